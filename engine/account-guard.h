@@ -1,0 +1,124 @@
+#ifndef ACCOUNT_GUARD_H
+#define ACCOUNT_GUARD_H
+
+/*
+ * The engine's only C interface: everything the Dovecot glue (plugin/) may call.
+ *
+ * Rules of the boundary: opaque handles, plain C types in, int results out, errors written
+ * into a caller-provided buffer. No exception, allocation or C++ type crosses it; every entry
+ * point catches everything. The engine never logs: what happened is reported through the
+ * ag_event_fn callback and the glue turns it into Dovecot events and log lines.
+ *
+ * Time is an argument (`now`, seconds since the epoch): only the glue reads a clock.
+ * A handle is used by one thread at a time (Dovecot processes are single-threaded).
+ */
+
+#include <stddef.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result codes shared by all calls. */
+#define AG_OK 0
+#define AG_ERR_CONFIG (-1)  /* a setting is invalid: error names setting and value */
+#define AG_ERR_BACKEND (-2) /* memcached unreachable or failing */
+#define AG_ERR_INTERNAL (-3) /* anything else (bug, out of memory) */
+
+/* Looks up one setting by its full name (e.g. "account_guard_ip_limit").
+   Returns NULL when it is not set, so the default applies. */
+typedef const char *ag_getenv_fn(const char *name, void *context);
+
+/* One thing that happened, for the glue to log and emit as a Dovecot event.
+   Strings are valid only during the callback; unset fields are NULL (or -1 for numbers). */
+struct ag_event {
+	const char *name;      /* e.g. "account_guard_account_locked" (INTERFACE.md §7); NULL for a
+	                          plain log line that is not a named event */
+	int level;             /* AG_LEVEL_* */
+	const char *message;   /* the log line, without the "account_guard: " prefix */
+	const char *user;
+	const char *reason;
+	const char *networks;  /* comma-separated CIDRs */
+	const char *countries; /* comma-separated ISO codes */
+	const char *limit;     /* e.g. "10/1h" */
+	const char *window;    /* e.g. "1h" */
+	long long count;       /* distinct networks/countries or recipients; -1 if unset */
+};
+#define AG_LEVEL_DEBUG 0
+#define AG_LEVEL_INFO 1
+#define AG_LEVEL_WARNING 2
+#define AG_LEVEL_ERROR 3
+
+typedef void ag_event_fn(const struct ag_event *event, void *context);
+
+/* ---- Engine handle: parsed settings + state store. One per process. ---- */
+
+struct ag_engine;
+
+/* Parses and validates every account_guard_* setting through getenv.
+   Does not connect to memcached (that happens lazily at the first call that needs it).
+   Returns AG_OK, or AG_ERR_CONFIG with e.g.
+   "account_guard_ip_limit: invalid limit '10/1x'" in error. */
+int ag_engine_new(ag_getenv_fn *getenv, void *getenv_context, struct ag_engine **engine_r,
+		  char *error, size_t error_size);
+void ag_engine_free(struct ag_engine **engine);
+
+/* 1 if account_guard_mode = log (dry run), else 0. */
+int ag_engine_is_dry_run(const struct ag_engine *engine);
+/* 1 if account_guard_fail_mode = closed, else 0. */
+int ag_engine_is_fail_closed(const struct ag_engine *engine);
+
+/* ---- Login path (auth passdb) ---- */
+
+struct ag_login {
+	const char *user;       /* any bytes, NUL-terminated; never NULL */
+	const char *service;    /* "imap", "smtp", "submission", ... */
+	const char *remote_ip;  /* textual client IP; NULL or "" if unknown */
+	const char *password;   /* the verified password, for the lock fingerprint only */
+	size_t password_len;
+	time_t now;
+	/* Per-user overrides (the real passdb's extra fields); may be NULL. */
+	ag_getenv_fn *user_getenv;
+	void *user_getenv_context;
+};
+
+enum ag_verdict {
+	AG_VERDICT_ALLOW = 0,
+	AG_VERDICT_REFUSE = 1,   /* locked: refuse with message */
+	AG_VERDICT_TEMPFAIL = 2, /* backend failed and fail_mode = closed */
+};
+
+/* Decides one verified login, records it and locks the account if it crosses a limit.
+   message (the lock message shown to the client) is filled for AG_VERDICT_REFUSE.
+   Returns AG_OK (verdict set; in dry-run mode never REFUSE), AG_ERR_CONFIG (a per-user
+   override is invalid; verdict follows fail_mode), or AG_ERR_BACKEND (verdict follows
+   fail_mode). Events are reported through on_event in every case. */
+int ag_login(struct ag_engine *engine, const struct ag_login *login,
+	     enum ag_verdict *verdict_r, char *message, size_t message_size,
+	     ag_event_fn *on_event, void *event_context);
+
+/* ---- Administration (doveadm) ---- */
+
+/* Called once per field, in INTERFACE.md §6 order:
+   user, locked, reason, since, networks, countries, recipients. */
+typedef void ag_field_fn(const char *name, const char *value, void *context);
+
+int ag_account_status(struct ag_engine *engine, const char *user, time_t now,
+		      ag_field_fn *on_field, void *field_context,
+		      char *error, size_t error_size);
+/* reason may be NULL or "" for a generic admin reason. */
+int ag_account_lock(struct ag_engine *engine, const char *user, const char *reason,
+		    time_t now, ag_event_fn *on_event, void *event_context,
+		    char *error, size_t error_size);
+/* Lifts the lock and forgets recorded networks and countries; reset_recipients also
+   clears recipient counts. Succeeds also when the account was not locked. */
+int ag_account_unlock(struct ag_engine *engine, const char *user, int reset_recipients,
+		      time_t now, ag_event_fn *on_event, void *event_context,
+		      char *error, size_t error_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,71 @@
+#pragma once
+// What the cluster knows about one account, stored as one memcached value so that a login
+// needs one read and at most one compare-and-swap: the lock (if any) and the login history
+// (distinct networks and countries, each with its last-seen time).
+
+#include "network.hh"
+
+#include <array>
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace account_guard {
+
+struct NetworkSeen {
+	Network network;
+	std::uint32_t last_seen = 0;
+};
+
+using CountryCode = std::array<char, 2>;
+
+struct CountrySeen {
+	CountryCode country{};
+	std::uint32_t last_seen = 0;
+};
+
+struct Lock {
+	std::uint32_t since = 0;
+	std::string reason;
+	// A few bits of a salted hash of the password in use when the lock was set: enough to
+	// notice that a later verified password differs, too few to help guess it. Unset for
+	// an administrator's lock until the next login supplies the password.
+	bool has_fingerprint = false;
+	std::uint32_t salt = 0;
+	std::uint16_t fingerprint = 0;
+};
+
+struct AccountRecord {
+	std::optional<Lock> lock;
+	std::vector<NetworkSeen> networks; // most recently seen first
+	std::vector<CountrySeen> countries; // most recently seen first
+
+	bool empty() const { return !lock && networks.empty() && countries.empty(); }
+
+	// Marks the network (or country) as seen at `now`; returns its previous last-seen time,
+	// or 0 if it is new.
+	std::uint32_t touch_network(const Network &network, std::uint32_t now);
+	std::uint32_t touch_country(CountryCode country, std::uint32_t now);
+
+	// Entries seen within (now - window, now].
+	std::vector<const NetworkSeen *> networks_within(std::uint32_t now, std::int64_t window) const;
+	std::vector<const CountrySeen *> countries_within(std::uint32_t now, std::int64_t window) const;
+
+	// Drop entries older than `window` and keep at most `max_entries`, the most recent
+	// ones: enough to decide "more than N in a window" for every N < max_entries.
+	void trim_networks(std::uint32_t now, std::int64_t window, std::size_t max_entries);
+	void trim_countries(std::uint32_t now, std::int64_t window, std::size_t max_entries);
+};
+
+// Compact binary encoding (versioned). decode() treats its input as untrusted: anything
+// malformed yields std::nullopt, never a crash or an oversized allocation.
+std::string encode(const AccountRecord &record);
+std::optional<AccountRecord> decode(std::string_view data);
+
+std::string format_country(CountryCode country);
+std::optional<CountryCode> parse_country(std::string_view text);
+
+} // namespace account_guard

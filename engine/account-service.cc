@@ -1,0 +1,144 @@
+#include "account-service.hh"
+
+#include "keys.hh"
+#include "text.hh"
+
+namespace account_guard {
+
+namespace {
+
+// Beyond this many lost races in one call something is wrong (a hot loop on one account);
+// giving up lets fail_mode decide instead of stalling a worker.
+constexpr int max_attempts = 16;
+
+} // namespace
+
+std::optional<AccountRecord> AccountService::read(const std::optional<Versioned> &stored,
+						  std::string_view user, std::vector<Event> &events)
+{
+	if (!stored)
+		return std::nullopt;
+	auto record = decode(stored->value);
+	if (!record) {
+		// memcached values are untrusted input: a record we cannot read is replaced, and
+		// said so once per occurrence.
+		Event e;
+		e.name = "account_guard_backend_failed";
+		e.level = Level::warning;
+		e.user = printable(user);
+		e.reason = "corrupt record";
+		e.message = "stored account record is malformed (" + std::to_string(stored->value.size()) +
+			    " bytes); starting from an empty record";
+		events.push_back(std::move(e));
+	}
+	return record;
+}
+
+LoginResult AccountService::login(const Settings &settings, const LoginInput &login)
+{
+	LoginResult result;
+	if (!login_needs_state(settings, login.service))
+		return result;
+	const std::string key = account_key(key_prefix_, KeyKind::account, login.user);
+	for (int attempt = 0; attempt < max_attempts; attempt++) {
+		std::vector<Event> read_events;
+		auto stored = store_.gets(key);
+		auto current = read(stored, login.user, read_events);
+		LoginDecision d = decide_login(settings, current, login);
+		if (d.write) {
+			CasResult r = store_.compare_and_swap(key, encode(d.record), stored ? stored->cas : 0,
+							      static_cast<std::time_t>(d.expires));
+			if (r == CasResult::conflict)
+				continue; // another node wrote this account: decide again on its data
+		}
+		result.verdict = d.verdict;
+		result.events = std::move(read_events);
+		for (Event &e : d.events)
+			result.events.push_back(std::move(e));
+		return result;
+	}
+	throw StoreError("account record of " + printable(login.user) + " kept changing during " +
+			 std::to_string(max_attempts) + " attempts");
+}
+
+AccountStatus AccountService::status(const Settings &settings, std::string_view user, std::uint32_t now)
+{
+	AccountStatus st;
+	std::vector<Event> ignored;
+	auto record = read(store_.gets(account_key(key_prefix_, KeyKind::account, user)), user, ignored);
+	if (!record)
+		return st;
+	if (record->lock) {
+		st.locked = true;
+		st.reason = record->lock->reason;
+		st.since = format_time_utc(record->lock->since);
+	}
+	if (!settings.ip_limit.empty())
+		st.networks = list_networks(record->networks_within(now, settings.ip_limit.back().window));
+	if (!settings.country_limit.empty())
+		st.countries = list_countries(record->countries_within(now, settings.country_limit.back().window));
+	return st;
+}
+
+std::vector<Event> AccountService::lock(std::string_view user, std::string_view reason, std::uint32_t now)
+{
+	const std::string key = account_key(key_prefix_, KeyKind::account, user);
+	for (int attempt = 0; attempt < max_attempts; attempt++) {
+		std::vector<Event> events;
+		auto stored = store_.gets(key);
+		AccountRecord record = read(stored, user, events).value_or(AccountRecord{});
+		Event e;
+		e.name = "account_guard_account_locked";
+		e.level = Level::info;
+		e.user = printable(user);
+		if (record.lock) {
+			e.reason = "already locked";
+			e.message = "account already locked since " + format_time_utc(record.lock->since) + " (" +
+				    printable(record.lock->reason) + ")";
+			events.push_back(std::move(e));
+			return events;
+		}
+		Lock lock;
+		lock.since = now;
+		lock.reason = reason.empty() ? "locked by administrator" : std::string(reason);
+		// The password in use is unknown here; the next verified login supplies it.
+		record.lock = lock;
+		if (store_.compare_and_swap(key, encode(record), stored ? stored->cas : 0, 0) ==
+		    CasResult::conflict)
+			continue;
+		e.reason = "administrator";
+		e.message = "account locked by administrator: " + printable(lock.reason);
+		events.push_back(std::move(e));
+		return events;
+	}
+	throw StoreError("account record of " + printable(user) + " kept changing");
+}
+
+std::vector<Event> AccountService::unlock(std::string_view user, bool reset_recipients)
+{
+	std::vector<Event> events;
+	const std::string key = account_key(key_prefix_, KeyKind::account, user);
+	auto record = read(store_.gets(key), user, events);
+	store_.remove(key);
+	if (reset_recipients)
+		store_.remove(account_key(key_prefix_, KeyKind::recipients, user));
+	Event e;
+	e.name = "account_guard_account_unlocked";
+	e.level = Level::info;
+	e.user = printable(user);
+	e.reason = "administrator";
+	if (record && record->lock) {
+		e.message = "account unlocked by administrator (locked since " +
+			    format_time_utc(record->lock->since) + ": " + printable(record->lock->reason) + ")";
+		describe_evidence(e, *record);
+	} else {
+		e.level = Level::debug;
+		e.message = "account was not locked; recorded history cleared";
+	}
+	if (reset_recipients)
+		e.message += "; recipient counts reset";
+	events.push_back(std::move(e));
+	return events;
+}
+
+} // namespace account_guard

@@ -1,0 +1,54 @@
+#pragma once
+// The store around the pure decisions: read the account record, decide, write it back with
+// compare-and-swap, and retry on a conflict so that concurrent logins on different nodes
+// never lose an entry and a lock is set exactly once. Throws StoreError when the store fails;
+// the caller applies fail_mode.
+
+#include "account-record.hh"
+#include "event.hh"
+#include "login-policy.hh"
+#include "settings.hh"
+#include "store.hh"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace account_guard {
+
+struct LoginResult {
+	Verdict verdict = Verdict::allow;
+	std::vector<Event> events;
+};
+
+struct AccountStatus {
+	bool locked = false;
+	std::string reason;
+	std::string since;      // ISO 8601 UTC, empty if not locked
+	std::string networks;   // within the longest ip window
+	std::string countries;  // within the longest country window
+	std::string recipients; // per window, e.g. "12/1h 40/24h"
+};
+
+class AccountService {
+public:
+	AccountService(Store &store, std::string key_prefix)
+		: store_(store), key_prefix_(std::move(key_prefix)) {}
+
+	// Budget: one read, plus one compare-and-swap when something changed (more only when
+	// another node wrote the same account in between).
+	LoginResult login(const Settings &settings, const LoginInput &login);
+
+	AccountStatus status(const Settings &settings, std::string_view user, std::uint32_t now);
+	std::vector<Event> lock(std::string_view user, std::string_view reason, std::uint32_t now);
+	std::vector<Event> unlock(std::string_view user, bool reset_recipients);
+
+private:
+	std::optional<AccountRecord> read(const std::optional<Versioned> &stored, std::string_view user,
+					  std::vector<Event> &events);
+
+	Store &store_;
+	std::string key_prefix_;
+};
+
+} // namespace account_guard

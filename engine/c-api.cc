@@ -1,0 +1,270 @@
+// The C boundary (account-guard.h): every entry point catches everything, so no exception
+// ever unwinds through a Dovecot frame, and reports errors through the caller's buffer.
+
+#include "account-guard.h"
+
+#include "engine-handle.hh"
+#include "memcached-store.hh"
+#include "text.hh"
+
+#include <cstdio>
+#include <cstring>
+
+using namespace account_guard;
+
+namespace {
+
+void copy_text(char *dest, std::size_t size, std::string_view text)
+{
+	if (dest == nullptr || size == 0)
+		return;
+	std::size_t n = std::min(text.size(), size - 1);
+	std::memcpy(dest, text.data(), n);
+	dest[n] = '\0';
+}
+
+const char *or_null(const std::string &s) { return s.empty() ? nullptr : s.c_str(); }
+
+void emit(const Event &e, ag_event_fn *on_event, void *context)
+{
+	if (on_event == nullptr)
+		return;
+	ag_event ev;
+	ev.name = e.name;
+	ev.level = static_cast<int>(e.level);
+	ev.message = e.message.c_str();
+	ev.user = or_null(e.user);
+	ev.reason = or_null(e.reason);
+	ev.networks = or_null(e.networks);
+	ev.countries = or_null(e.countries);
+	ev.limit = or_null(e.limit);
+	ev.window = or_null(e.window);
+	ev.count = e.count;
+	on_event(&ev, context);
+}
+
+void emit_all(const std::vector<Event> &events, ag_event_fn *on_event, void *context)
+{
+	for (const Event &e : events)
+		emit(e, on_event, context);
+}
+
+// Reports a store failure: at warning level when an outage starts, at debug level while it
+// lasts, so a dead memcached does not flood the log with one warning per login.
+void report_backend_failure(ag_engine *engine, std::string_view user, const std::string &what,
+			    std::string_view consequence, ag_event_fn *on_event, void *context)
+{
+	Event e;
+	e.name = "account_guard_backend_failed";
+	e.level = engine->backend_failing ? Level::debug : Level::warning;
+	e.user = printable(user);
+	e.reason = "memcached";
+	e.message = "memcached failed: " + what + " (" + std::string(consequence) + ")";
+	engine->backend_failing = true;
+	emit(e, on_event, context);
+}
+
+void report_backend_recovered(ag_engine *engine, ag_event_fn *on_event, void *context)
+{
+	if (!engine->backend_failing)
+		return;
+	engine->backend_failing = false;
+	Event e;
+	e.level = Level::info;
+	e.message = "memcached answers again";
+	// A log line only: not one of the named events.
+	emit(e, on_event, context);
+}
+
+bool user_overrides_present(const ag_login *login)
+{
+	if (login->user_getenv == nullptr)
+		return false;
+	for (const char *name : overridable_setting_names()) {
+		if (login->user_getenv(name, login->user_getenv_context) != nullptr)
+			return true;
+	}
+	return false;
+}
+
+} // namespace
+
+std::unique_ptr<ag_engine> account_guard::make_engine(const Getenv &getenv, std::unique_ptr<Store> store)
+{
+	Settings settings = parse_settings(getenv);
+	if (!store)
+		store = std::make_unique<MemcachedStore>(settings.memcached_servers, settings.memcached_timeout);
+	return std::make_unique<ag_engine>(std::move(settings), std::move(store));
+}
+
+extern "C" {
+
+int ag_engine_new(ag_getenv_fn *getenv, void *getenv_context, struct ag_engine **engine_r,
+		  char *error, size_t error_size)
+{
+	*engine_r = nullptr;
+	try {
+		auto engine = make_engine(
+			[&](const char *name) { return getenv(name, getenv_context); }, nullptr);
+		*engine_r = engine.release();
+		return AG_OK;
+	} catch (const SettingError &e) {
+		copy_text(error, error_size, e.what());
+		return AG_ERR_CONFIG;
+	} catch (const std::exception &e) {
+		copy_text(error, error_size, e.what());
+		return AG_ERR_INTERNAL;
+	} catch (...) {
+		copy_text(error, error_size, "unknown error");
+		return AG_ERR_INTERNAL;
+	}
+}
+
+void ag_engine_free(struct ag_engine **engine)
+{
+	if (engine == nullptr)
+		return;
+	delete *engine;
+	*engine = nullptr;
+}
+
+int ag_engine_is_dry_run(const struct ag_engine *engine)
+{
+	return engine->settings.mode == Mode::log ? 1 : 0;
+}
+
+int ag_engine_is_fail_closed(const struct ag_engine *engine)
+{
+	return engine->settings.fail_mode == FailMode::closed ? 1 : 0;
+}
+
+int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_verdict *verdict_r,
+	     char *message, size_t message_size, ag_event_fn *on_event, void *event_context)
+{
+	*verdict_r = AG_VERDICT_ALLOW;
+	copy_text(message, message_size, "");
+	const std::string_view user = login->user != nullptr ? login->user : "";
+	const Settings *settings = &engine->settings;
+	try {
+		Settings user_settings;
+		if (user_overrides_present(login)) {
+			try {
+				user_settings = apply_user_overrides(engine->settings, [&](const char *name) {
+					return login->user_getenv(name, login->user_getenv_context);
+				});
+				settings = &user_settings;
+			} catch (const SettingError &e) {
+				Event ev;
+				ev.name = "account_guard_backend_failed";
+				ev.level = Level::error;
+				ev.user = printable(user);
+				ev.reason = "invalid user setting";
+				ev.message = std::string("invalid per-user setting: ") + e.what();
+				emit(ev, on_event, event_context);
+				if (engine->settings.fail_mode == FailMode::closed)
+					*verdict_r = AG_VERDICT_TEMPFAIL;
+				return AG_ERR_CONFIG;
+			}
+		}
+
+		LoginInput input;
+		input.user = user;
+		input.service = login->service != nullptr ? login->service : "";
+		input.remote_ip = login->remote_ip != nullptr ? login->remote_ip : "";
+		if (login->password != nullptr)
+			input.password = std::string_view(login->password, login->password_len);
+		input.now = static_cast<std::uint32_t>(login->now);
+		input.new_salt = static_cast<std::uint32_t>(engine->salt_rng());
+
+		try {
+			LoginResult r = engine->service.login(*settings, input);
+			report_backend_recovered(engine, on_event, event_context);
+			emit_all(r.events, on_event, event_context);
+			switch (r.verdict) {
+			case Verdict::allow:
+				*verdict_r = AG_VERDICT_ALLOW;
+				break;
+			case Verdict::refuse:
+				*verdict_r = AG_VERDICT_REFUSE;
+				copy_text(message, message_size, settings->lock_message);
+				break;
+			case Verdict::tempfail:
+				*verdict_r = AG_VERDICT_TEMPFAIL;
+				break;
+			}
+			return AG_OK;
+		} catch (const StoreError &e) {
+			bool closed = settings->fail_mode == FailMode::closed;
+			report_backend_failure(engine, user, e.what(),
+					       closed ? "login refused temporarily, fail_mode=closed"
+						      : "login allowed, fail_mode=open",
+					       on_event, event_context);
+			*verdict_r = closed ? AG_VERDICT_TEMPFAIL : AG_VERDICT_ALLOW;
+			return AG_ERR_BACKEND;
+		}
+	} catch (const std::exception &e) {
+		Event ev;
+		ev.name = "account_guard_backend_failed";
+		ev.level = Level::error;
+		ev.user = printable(user);
+		ev.reason = "internal error";
+		ev.message = std::string("internal error: ") + e.what();
+		emit(ev, on_event, event_context);
+	} catch (...) {
+	}
+	*verdict_r = engine->settings.fail_mode == FailMode::closed ? AG_VERDICT_TEMPFAIL : AG_VERDICT_ALLOW;
+	return AG_ERR_INTERNAL;
+}
+
+#define AG_ADMIN_TRY(body)                                          \
+	try {                                                       \
+		body;                                               \
+		return AG_OK;                                       \
+	} catch (const StoreError &e) {                             \
+		copy_text(error, error_size, e.what());             \
+		return AG_ERR_BACKEND;                              \
+	} catch (const std::exception &e) {                         \
+		copy_text(error, error_size, e.what());             \
+		return AG_ERR_INTERNAL;                             \
+	} catch (...) {                                             \
+		copy_text(error, error_size, "unknown error");      \
+		return AG_ERR_INTERNAL;                             \
+	}
+
+int ag_account_status(struct ag_engine *engine, const char *user, time_t now, ag_field_fn *on_field,
+		      void *field_context, char *error, size_t error_size)
+{
+	AG_ADMIN_TRY({
+		AccountStatus st = engine->service.status(engine->settings, user,
+							  static_cast<std::uint32_t>(now));
+		on_field("user", user, field_context);
+		on_field("locked", st.locked ? "yes" : "no", field_context);
+		on_field("reason", st.reason.c_str(), field_context);
+		on_field("since", st.since.c_str(), field_context);
+		on_field("networks", st.networks.c_str(), field_context);
+		on_field("countries", st.countries.c_str(), field_context);
+		on_field("recipients", st.recipients.c_str(), field_context);
+	})
+}
+
+int ag_account_lock(struct ag_engine *engine, const char *user, const char *reason, time_t now,
+		    ag_event_fn *on_event, void *event_context, char *error, size_t error_size)
+{
+	AG_ADMIN_TRY({
+		auto events = engine->service.lock(user, reason != nullptr ? reason : "",
+						   static_cast<std::uint32_t>(now));
+		emit_all(events, on_event, event_context);
+	})
+}
+
+int ag_account_unlock(struct ag_engine *engine, const char *user, int reset_recipients, time_t now,
+		      ag_event_fn *on_event, void *event_context, char *error, size_t error_size)
+{
+	(void)now;
+	AG_ADMIN_TRY({
+		auto events = engine->service.unlock(user, reset_recipients != 0);
+		emit_all(events, on_event, event_context);
+	})
+}
+
+} // extern "C"

@@ -1,0 +1,34 @@
+#pragma once
+// What stands behind the opaque `struct ag_engine` of account-guard.h. Only c-api.cc and the
+// engine's unit tests include this: the tests build a handle over a MemoryStore and drive
+// the same C entry points the Dovecot glue calls.
+
+#include "account-guard.h"
+#include "account-service.hh"
+#include "settings.hh"
+#include "fingerprint.hh"
+#include "store.hh"
+
+#include <memory>
+#include <random>
+
+struct ag_engine {
+	ag_engine(account_guard::Settings s, std::unique_ptr<account_guard::Store> st)
+		: settings(std::move(s)), store(std::move(st)), service(*store, settings.key_prefix)
+	{
+	}
+
+	account_guard::Settings settings;
+	std::unique_ptr<account_guard::Store> store;
+	account_guard::AccountService service;
+	// Lock salts need to differ between locks, not to be secret: a PRNG seeded once
+	// keeps getrandom() off the login path.
+	std::minstd_rand salt_rng{account_guard::random_salt()};
+	// Set while the store is failing, so an outage is reported once at warning level.
+	bool backend_failing = false;
+};
+
+namespace account_guard {
+// Builds a handle over any store (tests: MemoryStore). Throws SettingError.
+std::unique_ptr<ag_engine> make_engine(const Getenv &getenv, std::unique_ptr<Store> store);
+} // namespace account_guard

@@ -1,0 +1,24 @@
+#pragma once
+// What the engine reports instead of logging (library code never logs): the glue turns each
+// Event into a Dovecot event (INTERFACE.md §7) and one log line.
+
+#include <string>
+
+namespace account_guard {
+
+enum class Level { debug = 0, info = 1, warning = 2, error = 3 };
+
+struct Event {
+	const char *name = nullptr; // one of the INTERFACE.md §7 names
+	Level level = Level::info;
+	std::string message;
+	std::string user;
+	std::string reason;
+	std::string networks;
+	std::string countries;
+	std::string limit;
+	std::string window;
+	long long count = -1;
+};
+
+} // namespace account_guard

@@ -1,0 +1,34 @@
+#include "keys.hh"
+
+#include <openssl/sha.h>
+
+namespace account_guard {
+
+std::string account_key(std::string_view prefix, KeyKind kind, std::string_view user)
+{
+	// 128 bits of SHA-256 in base64url: 22 characters; collisions are out of reach.
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	SHA256(reinterpret_cast<const unsigned char *>(user.data()), user.size(), digest);
+
+	std::string key;
+	key.reserve(prefix.size() + 2 + 22);
+	key.append(prefix);
+	key.push_back(static_cast<char>(kind));
+	key.push_back(':');
+	unsigned int bits = 0, acc = 0;
+	for (int i = 0; i < 16; i++) {
+		acc = (acc << 8) | digest[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			key.push_back(alphabet[(acc >> bits) & 63]);
+		}
+	}
+	if (bits > 0)
+		key.push_back(alphabet[(acc << (6 - bits)) & 63]);
+	return key;
+}
+
+} // namespace account_guard

@@ -1,0 +1,19 @@
+#pragma once
+// memcached keys: "<prefix><kind>:<digest of the username>". Fixed length, printable, so any
+// username (1 KB, spaces, control bytes, invalid UTF-8) maps to a valid key, and the key
+// reveals nothing about the user to someone listing the cache.
+
+#include <string>
+#include <string_view>
+
+namespace account_guard {
+
+enum class KeyKind : char {
+	account = 'a',    // AccountRecord: lock + login history
+	recipients = 'r', // recipient counters (submission)
+	notified = 'n',   // notification de-duplication marker
+};
+
+std::string account_key(std::string_view prefix, KeyKind kind, std::string_view user);
+
+} // namespace account_guard

@@ -1,0 +1,57 @@
+#pragma once
+// The login decision as a pure function: the account's stored record and one verified login
+// in, the verdict, the record to write back and the events out. No I/O and no clock, so
+// every rule is unit-tested with plain values; AccountService adds the store around it.
+
+#include "account-record.hh"
+#include "event.hh"
+#include "settings.hh"
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace account_guard {
+
+enum class Verdict { allow, refuse, tempfail };
+
+struct LoginInput {
+	std::string_view user;
+	std::string_view service;
+	std::string_view remote_ip;              // textual; empty when unknown
+	std::optional<std::string_view> password; // nullopt when not the account's own password
+	std::uint32_t now = 0;
+	std::optional<CountryCode> country;       // from GeoIP, when known
+	std::uint32_t new_salt = 0;               // salt for a lock set by this login
+};
+
+struct LoginDecision {
+	Verdict verdict = Verdict::allow;
+	bool write = false;      // the record changed and must be stored
+	AccountRecord record;    // the record to store when write is set
+	std::uint32_t expires = 0; // absolute; 0 = never (locked records)
+	std::vector<Event> events;
+};
+
+// False when this login's service is neither recorded nor lockable: no state is read at all.
+bool login_needs_state(const Settings &settings, std::string_view service);
+
+LoginDecision decide_login(const Settings &settings, const std::optional<AccountRecord> &current,
+			   const LoginInput &login);
+
+// How stale a known network's last-seen time may get before a login rewrites it: skipping
+// those rewrites makes the common login (known network) cost one read and no write.
+std::uint32_t refresh_interval(const Settings &settings);
+
+// When an unlocked record may expire: after the longest window it still matters for.
+std::uint32_t record_expiry(const Settings &settings, std::uint32_t now);
+
+// Fills e.networks and e.countries with everything the record holds: a lock's evidence.
+void describe_evidence(Event &e, const AccountRecord &record);
+
+// Comma-separated networks / countries of a record, most recent first.
+std::string list_networks(const std::vector<const NetworkSeen *> &entries);
+std::string list_countries(const std::vector<const CountrySeen *> &entries);
+
+} // namespace account_guard

@@ -1,0 +1,83 @@
+#include "memory-store.hh"
+
+namespace account_guard {
+
+void MemoryStore::check_available()
+{
+	operations_++;
+	if (unavailable_)
+		throw StoreError("memory store: unavailable (simulated outage)");
+}
+
+MemoryStore::Item *MemoryStore::find_live(std::string_view key)
+{
+	auto it = items_.find(key);
+	if (it == items_.end())
+		return nullptr;
+	if (it->second.expires != 0 && it->second.expires <= clock_()) {
+		items_.erase(it);
+		return nullptr;
+	}
+	return &it->second;
+}
+
+std::optional<Versioned> MemoryStore::gets(std::string_view key)
+{
+	check_available();
+	Item *item = find_live(key);
+	if (item == nullptr)
+		return std::nullopt;
+	return Versioned{item->value, item->cas};
+}
+
+CasResult MemoryStore::compare_and_swap(std::string_view key, std::string_view value,
+					std::uint64_t cas, std::time_t expires)
+{
+	if (before_cas_) {
+		auto hook = std::move(before_cas_);
+		hook();
+	}
+	check_available();
+	Item *item = find_live(key);
+	if (cas == 0) {
+		if (item != nullptr)
+			return CasResult::conflict;
+	} else if (item == nullptr || item->cas != cas) {
+		return CasResult::conflict;
+	}
+	items_[std::string(key)] = Item{std::string(value), next_cas_++, expires};
+	return CasResult::stored;
+}
+
+void MemoryStore::set(std::string_view key, std::string_view value, std::time_t expires)
+{
+	check_available();
+	items_[std::string(key)] = Item{std::string(value), next_cas_++, expires};
+}
+
+bool MemoryStore::add(std::string_view key, std::string_view value, std::time_t expires)
+{
+	check_available();
+	if (find_live(key) != nullptr)
+		return false;
+	items_[std::string(key)] = Item{std::string(value), next_cas_++, expires};
+	return true;
+}
+
+void MemoryStore::remove(std::string_view key)
+{
+	check_available();
+	auto it = items_.find(key);
+	if (it != items_.end())
+		items_.erase(it);
+}
+
+std::optional<std::time_t> MemoryStore::expiry_of(std::string_view key) const
+{
+	auto it = items_.find(key);
+	if (it == items_.end())
+		return std::nullopt;
+	return it->second.expires;
+}
+
+} // namespace account_guard

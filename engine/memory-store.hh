@@ -1,0 +1,50 @@
+#pragma once
+// An in-memory Store for engine unit tests only (never used by the Dovecot modules): same
+// semantics as memcached for what the engine uses, expiry against the test's fake clock,
+// and switches to simulate an outage or a concurrent writer.
+
+#include "store.hh"
+
+#include <functional>
+#include <map>
+
+namespace account_guard {
+
+class MemoryStore : public Store {
+public:
+	explicit MemoryStore(std::function<std::time_t()> clock) : clock_(std::move(clock)) {}
+
+	std::optional<Versioned> gets(std::string_view key) override;
+	CasResult compare_and_swap(std::string_view key, std::string_view value, std::uint64_t cas,
+				   std::time_t expires) override;
+	void set(std::string_view key, std::string_view value, std::time_t expires) override;
+	bool add(std::string_view key, std::string_view value, std::time_t expires) override;
+	void remove(std::string_view key) override;
+
+	// Every call throws StoreError while unavailable.
+	void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
+	// Runs before each compare_and_swap: lets a test write in between, as another node would.
+	void set_before_cas(std::function<void()> hook) { before_cas_ = std::move(hook); }
+
+	std::size_t operations() const { return operations_; }
+	std::size_t size() const { return items_.size(); }
+	std::optional<std::time_t> expiry_of(std::string_view key) const;
+
+private:
+	struct Item {
+		std::string value;
+		std::uint64_t cas;
+		std::time_t expires;
+	};
+	Item *find_live(std::string_view key);
+	void check_available();
+
+	std::function<std::time_t()> clock_;
+	std::map<std::string, Item, std::less<>> items_;
+	std::uint64_t next_cas_ = 1;
+	bool unavailable_ = false;
+	std::function<void()> before_cas_;
+	std::size_t operations_ = 0;
+};
+
+} // namespace account_guard

@@ -1,0 +1,95 @@
+#pragma once
+// Every account_guard_* setting of INTERFACE.md §2, parsed and validated once at start-up.
+// The same code applies per-user overrides (passdb extra fields, userdb fields) on top of a
+// copy, so a per-user value is validated exactly like a global one.
+
+#include "network.hh"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace account_guard {
+
+// A bad value: what() is "<setting>: <problem> '<value>'", ready for a log line.
+class SettingError : public std::runtime_error {
+public:
+	using std::runtime_error::runtime_error;
+};
+
+// One COUNT/DURATION item of a limit list: more than `count` within `window` crosses it.
+struct Limit {
+	std::uint32_t count = 0;
+	std::int64_t window = 0; // seconds
+	std::string to_string() const;
+};
+// Sorted by window, shortest first. Empty means the check is off.
+using LimitList = std::vector<Limit>;
+
+class ServiceList {
+public:
+	bool all = false;
+	std::vector<std::string> names;
+	bool contains(std::string_view service) const;
+};
+
+struct Server {
+	std::string host;
+	std::uint16_t port = 11211;
+};
+
+enum class Mode { enforce, log };
+enum class FailMode { open, closed };
+
+struct Settings {
+	std::vector<Server> memcached_servers{{"127.0.0.1", 11211}};
+	std::chrono::milliseconds memcached_timeout{100};
+	std::string key_prefix = "ag:";
+	std::string geoip_db;
+	std::string asn_db;
+	ServiceList record_services{false, {"smtp", "submission"}};
+	ServiceList lock_services{true, {}};
+	LimitList ip_limit{{10, 3600}};
+	LimitList country_limit{{3, 86400}};
+	unsigned int ipv4_prefix = 24;
+	unsigned int ipv6_prefix = 64;
+	NetworkList exempt_networks;
+	std::vector<std::uint32_t> exempt_asns;
+	NetworkList nat_networks;
+	std::vector<std::uint32_t> nat_asns;
+	LimitList recipient_limit{{500, 3600}, {2000, 86400}};
+	bool unlock_on_password_change = true;
+	std::string lock_message =
+		"Account locked after suspicious logins. Change your password to unlock it.";
+	std::string notify;
+	std::string notify_from; // default "postmaster@<hostname>", filled at parse time
+	std::string notify_relay;
+	Mode mode = Mode::enforce;
+	FailMode fail_mode = FailMode::open;
+};
+
+// Returns the value of a setting, or nullptr when it is not set (the default applies).
+using Getenv = std::function<const char *(const char *name)>;
+
+// Global settings from plugin {}: every setting, then the checks across settings.
+Settings parse_settings(const Getenv &getenv);
+
+// The names a user's passdb/userdb fields may override: the policy, not the plumbing
+// (servers, key prefix, databases).
+const std::vector<const char *> &overridable_setting_names();
+
+// A copy of base with the user's overrides applied; throws SettingError like parse_settings.
+Settings apply_user_overrides(const Settings &base, const Getenv &getenv);
+
+// Value parsers, exposed for tests and for the other tools that share the syntax.
+std::int64_t parse_duration(std::string_view name, std::string_view value);
+LimitList parse_limit_list(std::string_view name, std::string_view value);
+NetworkList parse_network_list(std::string_view name, std::string_view value);
+ServiceList parse_service_list(std::string_view name, std::string_view value);
+std::string format_duration(std::int64_t seconds);
+
+} // namespace account_guard

@@ -1,0 +1,52 @@
+#pragma once
+// The state-store port: the few memcached operations the engine needs, nothing more.
+// Adapters: MemcachedStore (production, libmemcached) and MemoryStore (unit tests only).
+
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace account_guard {
+
+// The store could not be reached or answered with an error. Expected outcomes (missing key,
+// CAS conflict) are return values, never this exception.
+class StoreError : public std::runtime_error {
+public:
+	using std::runtime_error::runtime_error;
+};
+
+// A value together with the version token that a later compare-and-swap must present.
+struct Versioned {
+	std::string value;
+	std::uint64_t cas = 0;
+};
+
+enum class CasResult { stored, conflict };
+
+class Store {
+public:
+	virtual ~Store() = default;
+
+	// One round trip. std::nullopt when the key does not exist.
+	virtual std::optional<Versioned> gets(std::string_view key) = 0;
+
+	// Writes value only if the key still holds the version `cas` returned by gets(); with
+	// cas == 0 only if the key does not exist (memcached `add`). One round trip.
+	// `expires` is an absolute time (seconds since the epoch); 0 means never.
+	virtual CasResult compare_and_swap(std::string_view key, std::string_view value,
+					   std::uint64_t cas, std::time_t expires) = 0;
+
+	// Unconditional write. One round trip.
+	virtual void set(std::string_view key, std::string_view value, std::time_t expires) = 0;
+
+	// Writes only if absent; false if the key already exists. One round trip.
+	virtual bool add(std::string_view key, std::string_view value, std::time_t expires) = 0;
+
+	// Deletes the key; a missing key is not an error. One round trip.
+	virtual void remove(std::string_view key) = 0;
+};
+
+} // namespace account_guard

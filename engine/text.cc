@@ -1,0 +1,52 @@
+#include "text.hh"
+
+#include <algorithm>
+#include <ctime>
+
+namespace account_guard {
+
+std::string printable(std::string_view text, std::size_t max_bytes)
+{
+	static const char hex[] = "0123456789abcdef";
+	std::string out;
+	out.reserve(std::min(text.size(), max_bytes) + 8);
+	for (std::size_t i = 0; i < text.size(); i++) {
+		if (out.size() >= max_bytes) {
+			out += "...";
+			break;
+		}
+		unsigned char c = static_cast<unsigned char>(text[i]);
+		if (c < 0x20 || c == 0x7f || c == '\\') {
+			out += "\\x";
+			out += hex[c >> 4];
+			out += hex[c & 15];
+		} else {
+			out += static_cast<char>(c);
+		}
+	}
+	return out;
+}
+
+std::string join(const std::vector<std::string> &items, std::string_view separator)
+{
+	std::string out;
+	for (std::size_t i = 0; i < items.size(); i++) {
+		if (i > 0)
+			out += separator;
+		out += items[i];
+	}
+	return out;
+}
+
+std::string format_time_utc(long long epoch_seconds)
+{
+	std::time_t t = static_cast<std::time_t>(epoch_seconds);
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == nullptr)
+		return std::string();
+	char buf[32];
+	std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+} // namespace account_guard

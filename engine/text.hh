@@ -1,0 +1,20 @@
+#pragma once
+// Small text helpers shared by the engine's reporting code.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace account_guard {
+
+// The bytes of an untrusted string (a username) made safe for one log line: printable ASCII
+// and valid-looking UTF-8 pass, control bytes and backslashes become \xNN, and anything past
+// max_bytes is cut with "...".
+std::string printable(std::string_view text, std::size_t max_bytes = 256);
+
+std::string join(const std::vector<std::string> &items, std::string_view separator);
+
+// ISO 8601 UTC, e.g. 2026-11-26T22:28:26Z.
+std::string format_time_utc(long long epoch_seconds);
+
+} // namespace account_guard

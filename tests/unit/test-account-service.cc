@@ -1,0 +1,150 @@
+#include "account-service.hh"
+
+#include "keys.hh"
+#include "memory-store.hh"
+
+#include <catch2/catch.hpp>
+
+using namespace account_guard;
+
+namespace {
+
+struct Fixture {
+	std::time_t now = 1790000000;
+	MemoryStore store{[this] { return now; }};
+	Settings s = parse_settings([](const char *name) -> const char * {
+		return std::string(name) == "account_guard_ip_limit" ? "3/1h" : nullptr;
+	});
+	AccountService service{store, "ag:"};
+
+	LoginResult login(std::string_view user, const std::string &ip, std::string_view password = "pw-one")
+	{
+		LoginInput in;
+		in.user = user;
+		in.service = "smtp";
+		in.remote_ip = ip;
+		in.password = password;
+		in.now = static_cast<std::uint32_t>(now);
+		in.new_salt = 7;
+		return service.login(s, in);
+	}
+};
+
+std::string net(int i) { return "203.0." + std::to_string(i) + ".1"; }
+
+} // namespace
+
+TEST_CASE("account-service: a login costs one read, plus one write when something changed")
+{
+	Fixture f;
+	f.login("alice", net(1));
+	CHECK(f.store.operations() == 2); // gets + add
+	f.login("alice", net(1));
+	CHECK(f.store.operations() == 3); // known network, seen just now: gets only
+	f.login("alice", net(2));
+	CHECK(f.store.operations() == 5); // gets + cas
+}
+
+TEST_CASE("account-service: a concurrent write between read and CAS is never lost")
+{
+	Fixture f;
+	f.login("alice", net(1));
+	// Another node records net(2) for alice right between our gets and our cas.
+	f.store.set_before_cas([&] {
+		const std::string other_ip = net(2);
+		LoginInput in;
+		in.user = "alice";
+		in.service = "smtp";
+		in.remote_ip = other_ip;
+		in.password = "pw-one";
+		in.now = static_cast<std::uint32_t>(f.now);
+		AccountService other(f.store, "ag:");
+		other.login(f.s, in);
+	});
+	f.login("alice", net(3));
+	AccountStatus st = f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(st.networks.find("203.0.1.0/24") != std::string::npos);
+	CHECK(st.networks.find("203.0.2.0/24") != std::string::npos);
+	CHECK(st.networks.find("203.0.3.0/24") != std::string::npos);
+	// The 4th network crosses 3/1h exactly once.
+	CHECK(f.login("alice", net(4)).verdict == Verdict::refuse);
+}
+
+TEST_CASE("account-service: accounts are independent")
+{
+	Fixture f;
+	for (int i = 0; i < 4; i++)
+		f.login("alice", net(i));
+	CHECK(f.login("alice", net(0)).verdict == Verdict::refuse);
+	CHECK(f.login("bob", net(9)).verdict == Verdict::allow);
+	CHECK_FALSE(f.service.status(f.s, "bob", static_cast<std::uint32_t>(f.now)).locked);
+}
+
+TEST_CASE("account-service: status shows lock, since and networks in the longest window")
+{
+	Fixture f;
+	for (int i = 0; i < 4; i++)
+		f.login("alice", net(i));
+	AccountStatus st = f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(st.locked);
+	CHECK(st.since == "2026-09-21T14:13:20Z");
+	CHECK(st.reason.find("4 networks within 1h (limit 3/1h)") == 0);
+	CHECK(st.networks == "203.0.3.0/24,203.0.2.0/24,203.0.1.0/24,203.0.0.0/24");
+	CHECK(st.countries.empty());
+}
+
+TEST_CASE("account-service: admin lock and unlock")
+{
+	Fixture f;
+	f.login("alice", net(1));
+	auto events = f.service.lock("alice", "spam complaint #123", static_cast<std::uint32_t>(f.now));
+	REQUIRE(events.size() == 1);
+	CHECK(std::string(events[0].name) == "account_guard_account_locked");
+	AccountStatus st = f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(st.locked);
+	CHECK(st.reason == "spam complaint #123");
+	CHECK(f.login("alice", net(1)).verdict == Verdict::refuse);
+	// A lock has no expiry.
+	CHECK(f.store.expiry_of(account_key("ag:", KeyKind::account, "alice")) == 0);
+
+	events = f.service.unlock("alice", false);
+	REQUIRE(events.size() == 1);
+	CHECK(std::string(events[0].name) == "account_guard_account_unlocked");
+	CHECK(events[0].networks == "203.0.1.0/24");
+	st = f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK_FALSE(st.locked);
+	CHECK(st.networks.empty()); // history forgotten
+	CHECK(f.login("alice", net(1)).verdict == Verdict::allow);
+	// Unlocking an account that is not locked is fine.
+	CHECK_NOTHROW(f.service.unlock("nobody", true));
+}
+
+TEST_CASE("account-service: a corrupt stored record is reported and replaced")
+{
+	Fixture f;
+	f.store.set(account_key("ag:", KeyKind::account, "alice"), "garbage\x01\x02", 0);
+	LoginResult r = f.login("alice", net(1));
+	CHECK(r.verdict == Verdict::allow);
+	REQUIRE_FALSE(r.events.empty());
+	CHECK(std::string(r.events[0].name) == "account_guard_backend_failed");
+	CHECK(r.events[0].reason == "corrupt record");
+	CHECK(f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now)).networks == "203.0.1.0/24");
+}
+
+TEST_CASE("account-service: an unlocked record expires with the window")
+{
+	Fixture f;
+	f.login("alice", net(1));
+	f.now += 3600 + 60;
+	CHECK(f.store.size() == 1);
+	CHECK(f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now)).networks.empty());
+}
+
+TEST_CASE("account-service: store failures surface as StoreError")
+{
+	Fixture f;
+	f.store.set_unavailable(true);
+	CHECK_THROWS_AS(f.login("alice", net(1)), StoreError);
+	CHECK_THROWS_AS(f.service.status(f.s, "alice", 0), StoreError);
+	CHECK_THROWS_AS(f.service.unlock("alice", false), StoreError);
+}
