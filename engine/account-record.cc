@@ -9,8 +9,8 @@ namespace {
 // Layout, version 1 (all integers little-endian):
 //   u8 version=1, u8 flags (bit0 locked)
 //   if locked: u32 since, u8 has_fingerprint, u32 salt, u16 fingerprint, u16 reason_len, reason
-//   u16 n_networks, then per network: u8 family (0/4/6), u8 prefix, ceil(prefix/8) address
-//     bytes, u32 last_seen
+//   u16 n_networks, then per network: u8 family (0 unknown, 1 ASN, 4, 6), u8 prefix,
+//     ceil(prefix/8) address bytes (the AS number for family 1), u32 last_seen
 //   u16 n_countries, then per country: 2 bytes ISO code, u32 last_seen
 // A /24 costs 9 bytes, so a default history of ~11 networks stays near 100 bytes.
 constexpr std::uint8_t format_version = 1;
@@ -81,6 +81,16 @@ bool decode_network(Reader &r, Network *n)
 			return false;
 		*n = Network::unknown();
 		return true;
+	case 1: {
+		std::string_view asn;
+		if (prefix != 32 || !r.bytes(4, &asn))
+			return false;
+		n->family = Network::Family::asn;
+		n->prefix = 32;
+		n->bytes.fill(0);
+		std::copy(asn.begin(), asn.end(), n->bytes.begin());
+		return true;
+	}
 	case 4:
 		if (prefix > 32)
 			return false;

@@ -4,6 +4,7 @@
 #include "account-guard.h"
 
 #include "engine-handle.hh"
+#include "geo-databases.hh"
 #include "memcached-store.hh"
 #include "text.hh"
 
@@ -89,12 +90,15 @@ bool user_overrides_present(const ag_login *login)
 
 } // namespace
 
-std::unique_ptr<ag_engine> account_guard::make_engine(const Getenv &getenv, std::unique_ptr<Store> store)
+std::unique_ptr<ag_engine> account_guard::make_engine(const Getenv &getenv, std::unique_ptr<Store> store,
+						     std::unique_ptr<GeoLookup> geo)
 {
 	Settings settings = parse_settings(getenv);
 	if (!store)
 		store = std::make_unique<MemcachedStore>(settings.memcached_servers, settings.memcached_timeout);
-	return std::make_unique<ag_engine>(std::move(settings), std::move(store));
+	if (!geo && (!settings.geoip_db.empty() || !settings.asn_db.empty()))
+		geo = std::make_unique<GeoDatabases>(settings.geoip_db, settings.asn_db);
+	return std::make_unique<ag_engine>(std::move(settings), std::move(store), std::move(geo));
 }
 
 extern "C" {
@@ -170,7 +174,14 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_ver
 		LoginInput input;
 		input.user = user;
 		input.service = login->service != nullptr ? login->service : "";
-		input.remote_ip = login->remote_ip != nullptr ? login->remote_ip : "";
+		if (login->remote_ip != nullptr)
+			input.ip = parse_ip(login->remote_ip);
+		if (engine->geo && input.ip) {
+			emit_all(engine->geo->refresh(login->now), on_event, event_context);
+			GeoInfo geo = engine->geo->lookup(*input.ip);
+			input.country = geo.country;
+			input.asn = geo.asn;
+		}
 		if (login->password != nullptr)
 			input.password = std::string_view(login->password, login->password_len);
 		input.now = static_cast<std::uint32_t>(login->now);

@@ -7,19 +7,23 @@
 #include "account-service.hh"
 #include "settings.hh"
 #include "fingerprint.hh"
+#include "geo-lookup.hh"
 #include "store.hh"
 
 #include <memory>
 #include <random>
 
 struct ag_engine {
-	ag_engine(account_guard::Settings s, std::unique_ptr<account_guard::Store> st)
-		: settings(std::move(s)), store(std::move(st)), service(*store, settings.key_prefix)
+	ag_engine(account_guard::Settings s, std::unique_ptr<account_guard::Store> st,
+		  std::unique_ptr<account_guard::GeoLookup> g)
+		: settings(std::move(s)), store(std::move(st)), geo(std::move(g)),
+		  service(*store, settings.key_prefix)
 	{
 	}
 
 	account_guard::Settings settings;
 	std::unique_ptr<account_guard::Store> store;
+	std::unique_ptr<account_guard::GeoLookup> geo; // null when no database is configured
 	account_guard::AccountService service;
 	// Lock salts need to differ between locks, not to be secret: a PRNG seeded once
 	// keeps getrandom() off the login path.
@@ -29,6 +33,8 @@ struct ag_engine {
 };
 
 namespace account_guard {
-// Builds a handle over any store (tests: MemoryStore). Throws SettingError.
-std::unique_ptr<ag_engine> make_engine(const Getenv &getenv, std::unique_ptr<Store> store);
+// Builds a handle over any store (tests: MemoryStore); a null store means memcached as
+// configured, a null geo the configured databases (if any). Throws SettingError.
+std::unique_ptr<ag_engine> make_engine(const Getenv &getenv, std::unique_ptr<Store> store,
+				       std::unique_ptr<GeoLookup> geo = nullptr);
 } // namespace account_guard

@@ -73,6 +73,11 @@ namespace {
 
 bool dry_run(const Settings &s) { return s.mode == Mode::log; }
 
+bool contains(const std::vector<std::uint32_t> &asns, std::uint32_t asn)
+{
+	return std::find(asns.begin(), asns.end(), asn) != asns.end();
+}
+
 void refuse_locked(const Settings &s, const Lock &lock, const LoginInput &login, LoginDecision &d)
 {
 	Event e = make_event("account_guard_login_refused", Level::info, login,
@@ -166,10 +171,12 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 	if (!recorded)
 		return d;
 
-	auto ip = parse_ip(login.remote_ip);
-	if (ip && s.exempt_networks.find(*ip) != nullptr) {
+	const auto &ip = login.ip;
+	const bool exempt_asn = login.asn && contains(s.exempt_asns, *login.asn);
+	if ((ip && s.exempt_networks.find(*ip) != nullptr) || exempt_asn) {
 		d.events.push_back(make_event("account_guard_login_recorded", Level::debug, login,
-					      "login from exempt network not recorded"));
+					      exempt_asn ? "login from exempt AS" + std::to_string(*login.asn) + " not recorded"
+							 : std::string("login from exempt network not recorded")));
 		d.events.back().reason = "exempt";
 		return d;
 	}
@@ -179,6 +186,8 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 		network = Network::unknown();
 	else if (const Network *nat = s.nat_networks.find(*ip))
 		network = *nat;
+	else if (login.asn && contains(s.nat_asns, *login.asn))
+		network = Network::of_asn(*login.asn);
 	else
 		network = Network::of(*ip, ip->v4 ? s.ipv4_prefix : s.ipv6_prefix);
 

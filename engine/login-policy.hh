@@ -4,6 +4,7 @@
 // every rule is unit-tested with plain values; AccountService adds the store around it.
 
 #include "account-record.hh"
+#include "network.hh"
 #include "event.hh"
 #include "settings.hh"
 
@@ -19,10 +20,11 @@ enum class Verdict { allow, refuse, tempfail };
 struct LoginInput {
 	std::string_view user;
 	std::string_view service;
-	std::string_view remote_ip;              // textual; empty when unknown
+	std::optional<IpAddress> ip;              // unset when missing or unparsable
 	std::optional<std::string_view> password; // nullopt when not the account's own password
 	std::uint32_t now = 0;
 	std::optional<CountryCode> country;       // from GeoIP, when known
+	std::optional<std::uint32_t> asn;         // from the ASN database, when known
 	std::uint32_t new_salt = 0;               // salt for a lock set by this login
 };
 

@@ -64,9 +64,19 @@ Network Network::of(const IpAddress &ip, unsigned int prefix)
 	return n;
 }
 
+Network Network::of_asn(std::uint32_t asn)
+{
+	Network n;
+	n.family = Family::asn;
+	n.prefix = 32;
+	for (int i = 0; i < 4; i++)
+		n.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(asn >> (24 - 8 * i));
+	return n;
+}
+
 bool Network::contains(const IpAddress &ip) const
 {
-	if (family == Family::unknown || (family == Family::v4) != ip.v4)
+	if (family == Family::unknown || family == Family::asn || (family == Family::v4) != ip.v4)
 		return false;
 	return Network::of(ip, prefix).bytes == bytes;
 }
@@ -75,6 +85,12 @@ std::string Network::to_string() const
 {
 	if (family == Family::unknown)
 		return "unknown";
+	if (family == Family::asn) {
+		std::uint32_t asn = 0;
+		for (int i = 0; i < 4; i++)
+			asn = (asn << 8) | bytes[static_cast<std::size_t>(i)];
+		return "AS" + std::to_string(asn);
+	}
 	char buf[INET6_ADDRSTRLEN];
 	int af = family == Family::v4 ? AF_INET : AF_INET6;
 	if (inet_ntop(af, bytes.data(), buf, sizeof(buf)) == nullptr)

@@ -31,13 +31,15 @@ std::optional<IpAddress> parse_ip(std::string_view text);
 // A network: address with all host bits cleared, and its prefix length. The "unknown"
 // network (family unset) stands for logins whose client address is missing or unparsable.
 struct Network {
-	enum class Family : std::uint8_t { unknown = 0, v4 = 4, v6 = 6 };
+	// asn: every address of an autonomous system counted as one network (NAT ASNs).
+	enum class Family : std::uint8_t { unknown = 0, asn = 1, v4 = 4, v6 = 6 };
 	Family family = Family::unknown;
 	std::uint8_t prefix = 0;
 	std::array<std::uint8_t, 16> bytes{};
 
 	static Network unknown() { return Network{}; }
 	static Network of(const IpAddress &ip, unsigned int prefix);
+	static Network of_asn(std::uint32_t asn);
 
 	bool contains(const IpAddress &ip) const;
 	std::string to_string() const;

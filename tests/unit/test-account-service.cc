@@ -22,7 +22,7 @@ struct Fixture {
 		LoginInput in;
 		in.user = user;
 		in.service = "smtp";
-		in.remote_ip = ip;
+		in.ip = parse_ip(ip);
 		in.password = password;
 		in.now = static_cast<std::uint32_t>(now);
 		in.new_salt = 7;
@@ -55,7 +55,7 @@ TEST_CASE("account-service: a concurrent write between read and CAS is never los
 		LoginInput in;
 		in.user = "alice";
 		in.service = "smtp";
-		in.remote_ip = other_ip;
+		in.ip = parse_ip(other_ip);
 		in.password = "pw-one";
 		in.now = static_cast<std::uint32_t>(f.now);
 		AccountService other(f.store, "ag:");

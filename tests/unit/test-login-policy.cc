@@ -29,17 +29,19 @@ struct Account {
 	std::uint32_t writes = 0;
 
 	LoginDecision login(const std::string &ip, std::uint32_t now, const char *service = "smtp",
-			    std::optional<std::string> country = std::nullopt)
+			    std::optional<std::string> country = std::nullopt,
+			    std::optional<std::uint32_t> asn = std::nullopt)
 	{
 		LoginInput in;
 		in.user = "alice@example.com";
 		in.service = service;
-		in.remote_ip = ip;
+		in.ip = parse_ip(ip);
 		in.password = std::string_view(password);
 		in.now = now;
 		in.new_salt = 42 + now;
 		if (country)
 			in.country = parse_country(*country);
+		in.asn = asn;
 		LoginDecision d = decide_login(s, stored, in);
 		if (d.write) {
 			stored = d.record;
@@ -258,7 +260,7 @@ TEST_CASE("login-policy: without the account's own password (master user) nothin
 	LoginInput in;
 	in.user = "alice@example.com";
 	in.service = "imap";
-	in.remote_ip = nth_net(1);
+	in.ip = parse_ip(nth_net(1));
 	in.now = t0 + 5;
 	LoginDecision d = decide_login(s, a.stored, in);
 	CHECK(d.verdict == Verdict::refuse);
@@ -336,4 +338,31 @@ TEST_CASE("login-policy: the fingerprint depends on salt, user and password")
 	CHECK(same_pw == 2000);
 	CHECK(other_pw < 10);
 	CHECK(other_user < 10);
+}
+
+TEST_CASE("login-policy: exempt ASNs are never recorded")
+{
+	Account a(settings({{"account_guard_ip_limit", "2/1h"}, {"account_guard_asn_db", "/x.mmdb"},
+			    {"account_guard_exempt_asns", "AS64499"}}));
+	for (int i = 0; i < 10; i++)
+		CHECK(a.login(nth_net(i), t0 + i, "smtp", std::nullopt, 64499).verdict == Verdict::allow);
+	CHECK_FALSE(a.stored);
+	a.login(nth_net(1), t0, "smtp", std::nullopt, 1);
+	a.login(nth_net(2), t0, "smtp", std::nullopt, 1);
+	CHECK(a.login(nth_net(3), t0, "smtp", std::nullopt, 1).verdict == Verdict::refuse);
+	// A lock still applies to logins from an exempt AS.
+	CHECK(a.login(nth_net(4), t0 + 1, "smtp", std::nullopt, 64499).verdict == Verdict::refuse);
+}
+
+TEST_CASE("login-policy: all addresses of a NAT ASN count as one network")
+{
+	Account a(settings({{"account_guard_ip_limit", "2/1h"}, {"account_guard_asn_db", "/x.mmdb"},
+			    {"account_guard_nat_asns", "64500"}}));
+	for (int i = 0; i < 10; i++)
+		CHECK(a.login(nth_net(i), t0 + i, "smtp", std::nullopt, 64500).verdict == Verdict::allow);
+	REQUIRE(a.stored->networks.size() == 1);
+	CHECK(a.stored->networks[0].network.to_string() == "AS64500");
+	auto back = decode(encode(*a.stored));
+	REQUIRE(back);
+	CHECK(back->networks[0].network.to_string() == "AS64500");
 }

@@ -1,0 +1,65 @@
+#pragma once
+// One MaxMind-format database file (libmaxminddb, memory-mapped), replaced without a restart
+// when the file on disk changes: postmasters run geoipupdate weekly, and Dovecot's auth
+// workers live for days.
+
+#include "network.hh"
+
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <sys/types.h>
+
+struct MMDB_s;
+
+namespace account_guard {
+
+class GeoError : public std::runtime_error {
+public:
+	using std::runtime_error::runtime_error;
+};
+
+class MmdbDatabase {
+public:
+	// Opens the file now; throws GeoError naming the file and the reason.
+	explicit MmdbDatabase(std::string path);
+	~MmdbDatabase();
+	MmdbDatabase(const MmdbDatabase &) = delete;
+	MmdbDatabase &operator=(const MmdbDatabase &) = delete;
+
+	const std::string &path() const { return path_; }
+
+	// The value at a path of map keys, e.g. {"country", "iso_code"}; nullopt if the address
+	// or the value is not in the database.
+	std::optional<std::string> lookup_string(const IpAddress &ip, const char *const *keys) const;
+	std::optional<std::uint32_t> lookup_uint32(const IpAddress &ip, const char *const *keys) const;
+
+	enum class Reload { unchanged, reloaded, failed };
+	// If the file changed since it was opened (inode, size or mtime), opens the new one and
+	// switches to it. On failure the old database stays in use; *error_r says why, and a
+	// file that failed is not retried until it changes again.
+	Reload reload_if_changed(std::string *error_r);
+
+private:
+	struct FileId {
+		dev_t dev = 0;
+		ino_t ino = 0;
+		off_t size = 0;
+		long long mtime_ns = 0;
+		bool operator==(const FileId &o) const
+		{
+			return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
+		}
+	};
+	struct Handle;
+	static std::unique_ptr<Handle> open(const std::string &path, FileId *id_r);
+
+	std::string path_;
+	std::unique_ptr<Handle> handle_;
+	FileId opened_;
+	std::optional<FileId> failed_;
+};
+
+} // namespace account_guard
