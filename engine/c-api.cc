@@ -77,7 +77,7 @@ void report_backend_recovered(ag_engine *engine, ag_event_fn *on_event, void *co
 	emit(e, on_event, context);
 }
 
-bool user_overrides_present(const ag_login *login)
+bool user_overrides_present(const struct ag_login *login)
 {
 	if (login->user_getenv == nullptr)
 		return false;

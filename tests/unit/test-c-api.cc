@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -52,7 +53,7 @@ struct Harness {
 	int login(const char *user, const char *ip, enum ag_verdict *verdict, std::string *message = nullptr,
 		  Values *user_values = nullptr, const char *password = "secret")
 	{
-		ag_login in{};
+		struct ag_login in{};
 		in.user = user;
 		in.service = "smtp";
 		in.remote_ip = ip;
@@ -103,7 +104,7 @@ TEST_CASE("c-api: a valid configuration makes an engine without connecting")
 
 TEST_CASE("c-api: lock, refuse with the configured message, status, unlock")
 {
-	Harness h({{"account_guard_ip_limit", "2/1h"}, {"account_guard_lock_message", "Locked, call us."}});
+	Harness h(Values{{"account_guard_ip_limit", "2/1h"}, {"account_guard_lock_message", "Locked, call us."}});
 	enum ag_verdict verdict;
 	std::string message;
 	REQUIRE(h.login("alice", ip(1).c_str(), &verdict) == AG_OK);
@@ -145,7 +146,7 @@ TEST_CASE("c-api: memcached down: fail open allows, fail closed tempfails, one w
 {
 	for (const char *mode : {"open", "closed"}) {
 		CAPTURE(mode);
-		Harness h({{"account_guard_fail_mode", mode}});
+		Harness h(Values{{"account_guard_fail_mode", mode}});
 		h.store->set_unavailable(true);
 		enum ag_verdict verdict;
 		CHECK(h.login("alice", ip(1).c_str(), &verdict) == AG_ERR_BACKEND);
@@ -174,7 +175,7 @@ TEST_CASE("c-api: memcached down: fail open allows, fail closed tempfails, one w
 
 TEST_CASE("c-api: per-user overrides from passdb fields")
 {
-	Harness h({{"account_guard_ip_limit", "10/1h"}});
+	Harness h(Values{{"account_guard_ip_limit", "10/1h"}});
 	Values strict{{"account_guard_ip_limit", "1/1h"}};
 	enum ag_verdict verdict;
 	h.login("carol", ip(1).c_str(), &verdict, nullptr, &strict);
@@ -192,7 +193,7 @@ TEST_CASE("c-api: per-user overrides from passdb fields")
 
 TEST_CASE("c-api: log mode never refuses")
 {
-	Harness h({{"account_guard_ip_limit", "1/1h"}, {"account_guard_mode", "log"}});
+	Harness h(Values{{"account_guard_ip_limit", "1/1h"}, {"account_guard_mode", "log"}});
 	enum ag_verdict verdict;
 	for (int i = 0; i < 5; i++) {
 		h.login("alice", ip(i).c_str(), &verdict);
@@ -202,7 +203,7 @@ TEST_CASE("c-api: log mode never refuses")
 
 TEST_CASE("c-api: odd input never crashes")
 {
-	Harness h({{"account_guard_ip_limit", "2/1h"}});
+	Harness h(Values{{"account_guard_ip_limit", "2/1h"}});
 	enum ag_verdict verdict;
 	std::string long_user(1024, 'u');
 	const char *users[] = {"", long_user.c_str(), "sp ace", "ctl\x01\x1b[31m", "\xff\xfe", "%u:x"};

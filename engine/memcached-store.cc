@@ -1,0 +1,378 @@
+#include "memcached-store.hh"
+
+#include <libmemcached/memcached.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
+#include <new>
+#include <stdexcept>
+
+namespace account_guard {
+
+namespace {
+
+// memcached reads an expiration of up to 30 days as seconds from now and anything larger as an
+// absolute Unix time. The port's `expires` is absolute, and every absolute time after
+// 1970-01-31 is larger than 30 days, so it passes through unchanged and means the same on
+// every node, whatever its clock says "now" is. Only degenerate values need mapping.
+constexpr std::time_t relative_expiration_limit = 60 * 60 * 24 * 30;
+
+std::time_t memcached_expiration(std::time_t expires)
+{
+	if (expires == 0)
+		return 0;
+	// A moment in January 1970 (or before) would be read as "this many seconds from now";
+	// and a negative value would wrap around in the protocol's unsigned 32-bit field to a
+	// time in 2106. Both are in the past as absolute times, so send the smallest absolute
+	// time instead: memcached stores the item as expired, which is what the caller asked.
+	if (expires <= relative_expiration_limit)
+		return relative_expiration_limit + 1;
+	// The binary protocol carries 32 bits; later than 2106 is "never" for all practical ends.
+	if (static_cast<std::uint64_t>(expires) > UINT32_MAX)
+		return static_cast<std::time_t>(UINT32_MAX);
+	return expires;
+}
+
+std::int32_t clamp_int32(long long value)
+{
+	return static_cast<std::int32_t>(std::clamp<long long>(value, 0, INT32_MAX));
+}
+
+// libmemcached's message reads "(0x5581f2c0) CONNECTION FAILURE(Connection refused),  host:
+// 127.0.0.1:11211 -> ./src/libmemcached/io.cc:145": drop the object address and the source
+// location, which mean nothing to a postmaster, and the doubled space.
+std::string readable_error(const char *message)
+{
+	std::string text = message != nullptr ? message : "";
+	if (text.rfind("(0x", 0) == 0) {
+		std::size_t end = text.find(") ");
+		if (end != std::string::npos)
+			text.erase(0, end + 2);
+	}
+	std::size_t at = text.rfind(" -> ");
+	if (at != std::string::npos)
+		text.erase(at);
+	for (std::size_t pos; (pos = text.find("  ")) != std::string::npos;)
+		text.erase(pos, 1);
+	return text;
+}
+
+// Errors of a connection that failed while in use, as opposed to answers of the server.
+bool is_connection_error(memcached_return_t rc)
+{
+	switch (rc) {
+	// What memcached_mget() reports when writing its request failed.
+	case MEMCACHED_SOME_ERRORS:
+	case MEMCACHED_CONNECTION_FAILURE:
+	case MEMCACHED_WRITE_FAILURE:
+	case MEMCACHED_READ_FAILURE:
+	case MEMCACHED_UNKNOWN_READ_FAILURE:
+	case MEMCACHED_ERRNO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+std::string server_text(const Server &server)
+{
+	// Bracket IPv6 literals so that the port stays readable.
+	if (server.host.find(':') != std::string::npos)
+		return "[" + server.host + "]:" + std::to_string(server.port);
+	return server.host + ":" + std::to_string(server.port);
+}
+
+} // namespace
+
+// A result buffer owned by the store. It must not be created by memcached_result_create(memc,
+// NULL): memcached_fetch_result() frees such a heap result by itself when it reaches the end of
+// the responses, which would leave any owner holding a dangling pointer. A result initialised
+// in caller-provided storage is only reset there.
+struct MemcachedStore::Result {
+	memcached_result_st result{};
+
+	explicit Result(memcached_st *memc)
+	{
+		if (memcached_result_create(memc, &result) == nullptr)
+			throw std::bad_alloc();
+	}
+	~Result() { memcached_result_free(&result); }
+	Result(const Result &) = delete;
+	Result &operator=(const Result &) = delete;
+};
+
+void MemcachedStore::MemcachedFree::operator()(memcached_st *memc) const
+{
+	memcached_free(memc);
+}
+
+MemcachedStore::MemcachedStore(const std::vector<Server> &servers,
+			       std::chrono::milliseconds timeout, std::chrono::seconds retry)
+	: retry_(retry)
+{
+	if (servers.empty())
+		throw std::invalid_argument("memcached: no servers given");
+	if (timeout.count() <= 0)
+		throw std::invalid_argument("memcached: the timeout must be positive");
+	if (retry.count() < 0)
+		throw std::invalid_argument("memcached: the retry interval must not be negative");
+
+	// memcached_create() only allocates; nothing here resolves a name or opens a socket.
+	memc_.reset(memcached_create(nullptr));
+	if (!memc_)
+		throw std::bad_alloc();
+	memcached_st *memc = memc_.get();
+
+	for (const Server &server : servers) {
+		if (server.host.empty() || server.host.find('\0') != std::string::npos)
+			throw std::invalid_argument("memcached: invalid server host '" +
+						    server.host + "'");
+		if (server.port == 0)
+			throw std::invalid_argument("memcached: invalid port 0 for server " +
+						    server.host);
+		memcached_return_t rc = memcached_server_add(memc, server.host.c_str(), server.port);
+		if (memcached_failed(rc))
+			throw std::invalid_argument("memcached: cannot add server " +
+						    server_text(server) + ": " +
+						    memcached_strerror(memc, rc));
+		if (!servers_text_.empty())
+			servers_text_ += ",";
+		servers_text_ += server_text(server);
+	}
+
+	const std::int32_t timeout_ms = clamp_int32(timeout.count());
+	const std::int32_t timeout_us = clamp_int32(static_cast<long long>(timeout.count()) * 1000);
+	const struct {
+		memcached_behavior_t behavior;
+		std::uint64_t value;
+	} behaviors[] = {
+		// Binary values (NUL bytes) and compact, unambiguous framing.
+		{MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1},
+		// gets() must return the CAS token that compare_and_swap() presents.
+		{MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1},
+		// Ketama (MD5, 160 points per server): adding or removing one server moves only
+		// that server's share of the keys, and every node places a key identically.
+		{MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1},
+		// Requests are tiny and each waits for its answer: never let Nagle hold them back
+		// (gets() writes its GETKQ and NOOP separately).
+		{MEMCACHED_BEHAVIOR_TCP_NODELAY, 1},
+		// Milliseconds: the poll() for an outstanding connect, and each poll() for
+		// writing or reading once connected. These are the bounds that count; the
+		// sockets are always non-blocking.
+		{MEMCACHED_BEHAVIOR_CONNECT_TIMEOUT, static_cast<std::uint64_t>(timeout_ms)},
+		{MEMCACHED_BEHAVIOR_POLL_TIMEOUT, static_cast<std::uint64_t>(timeout_ms)},
+		// Microseconds: SO_SNDTIMEO/SO_RCVTIMEO. Without effect on non-blocking sockets,
+		// set so that no path can block longer than the timeout.
+		{MEMCACHED_BEHAVIOR_SND_TIMEOUT, static_cast<std::uint64_t>(timeout_us)},
+		{MEMCACHED_BEHAVIOR_RCV_TIMEOUT, static_cast<std::uint64_t>(timeout_us)},
+		// The first failed connect (refused or timed out) puts the server "in timeout":
+		// calls for its keys fail at once with SERVER_TEMPORARILY_DISABLED until
+		// `retry` seconds have passed, then one call tries to connect again.
+		{MEMCACHED_BEHAVIOR_SERVER_TIMEOUT_LIMIT, 1},
+		{MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, static_cast<std::uint64_t>(
+			std::min<long long>(retry.count(), INT32_MAX))},
+		// Never eject a failed server from the continuum. Ejection would move its keys
+		// to the other servers while it is down and back to it when it returns, where
+		// the old values are still stored: a lock written during the outage would vanish
+		// and a pre-outage history reappear. An unreachable key is an error the engine's
+		// fail mode handles; a silently rehashed one is not. (Without ejection,
+		// SERVER_FAILURE_LIMIT and DEAD_TIMEOUT have no effect in libmemcached 1.1.4.)
+		{MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0},
+	};
+	for (const auto &b : behaviors) {
+		memcached_return_t rc = memcached_behavior_set(memc, b.behavior, b.value);
+		if (memcached_failed(rc))
+			throw StoreError(std::string("memcached: cannot set behavior ") +
+					 std::to_string(static_cast<int>(b.behavior)) + ": " +
+					 memcached_strerror(memc, rc));
+	}
+
+	result_ = std::make_unique<Result>(memc);
+}
+
+MemcachedStore::~MemcachedStore() = default;
+
+void MemcachedStore::fail(const char *operation, std::string_view key, int code) const
+{
+	auto rc = static_cast<memcached_return_t>(code);
+	std::string message = "memcached ";
+	message += operation;
+	message += " '";
+	// Keys are short; a long one is a bug, and a message is no place for all of it.
+	message += key.substr(0, 80);
+	if (key.size() > 80)
+		message += "...";
+	message += "' failed: ";
+	// libmemcached's last error names the server and the system error ("CONNECTION
+	// FAILURE(Connection refused), host: 127.0.0.1:11211") when it recorded one for this call;
+	// a summary code such as SOME_ERRORS comes without, so give both then.
+	const memcached_return_t last = memcached_last_error(memc_.get());
+	if (last != rc) {
+		message += memcached_strerror(memc_.get(), rc);
+		if (last != MEMCACHED_SUCCESS)
+			message += ": ";
+	}
+	if (last != MEMCACHED_SUCCESS)
+		message += readable_error(memcached_last_error_message(memc_.get()));
+	message += " [servers ";
+	message += servers_text_;
+	message += "]";
+	throw StoreError(message);
+}
+
+void MemcachedStore::check_suspended(const char *operation, std::string_view key)
+{
+	if (suspended_.empty())
+		return;
+	const auto now = std::chrono::steady_clock::now();
+	suspended_.erase(std::remove_if(suspended_.begin(), suspended_.end(),
+					[now](const auto &s) { return s.second <= now; }),
+			 suspended_.end());
+	if (suspended_.empty())
+		return;
+	const memcached_instance_st *server =
+		memcached_server_by_key(memc_.get(), key.data(), key.size(), nullptr);
+	for (const auto &s : suspended_) {
+		if (s.first != server)
+			continue;
+		throw StoreError(std::string("memcached ") + operation + " '" + std::string(key) +
+				 "' failed: server " + memcached_server_name(server) + ":" +
+				 std::to_string(memcached_server_port(server)) +
+				 " timed out; skipped for " + std::to_string(retry_.count()) +
+				 " s [servers " + servers_text_ + "]");
+	}
+}
+
+bool MemcachedStore::again(int code, std::string_view key, int &attempts)
+{
+	auto rc = static_cast<memcached_return_t>(code);
+	attempts++;
+	if (rc == MEMCACHED_TIMEOUT) {
+		const memcached_instance_st *server =
+			memcached_server_by_key(memc_.get(), key.data(), key.size(), nullptr);
+		if (server != nullptr)
+			suspended_.emplace_back(server, std::chrono::steady_clock::now() + retry_);
+		return false;
+	}
+	// Only a connection that was open and then closed by the server, which is how a restart
+	// of memcached (or an idle connection dropped on the way) shows: end of file, reset, broken
+	// pipe. The process behind such a connection is gone, so the request was not applied and
+	// sending it again on a new connection does not apply it twice. (A server that applied it
+	// and then died has lost all its data anyway.) Without this, every process would fail
+	// one call after each memcached restart. A refused or timed-out connect is not retried.
+	if (attempts > 1 || !is_connection_error(rc))
+		return false;
+	const int error = memcached_last_error_errno(memc_.get());
+	return error == 0 || error == ECONNRESET || error == EPIPE || error == ECONNABORTED;
+}
+
+std::optional<Versioned> MemcachedStore::gets(std::string_view key)
+{
+	check_suspended("gets", key);
+	memcached_st *memc = memc_.get();
+	const char *keys[] = {key.data()};
+	const std::size_t lengths[] = {key.size()};
+	std::optional<Versioned> found;
+	memcached_return_t rc;
+	auto attempt = [&]() {
+		found.reset();
+		// In the binary protocol this sends GETKQ (silent on a miss) and NOOP, and the
+		// NOOP's answer ends the reply: one round trip for a hit and for a miss alike.
+		rc = memcached_mget(memc, keys, lengths, 1);
+		if (rc != MEMCACHED_SUCCESS)
+			return rc;
+		memcached_result_st *result;
+		// Read to the end even after the hit so that no response stays queued.
+		while ((result = memcached_fetch_result(memc, &result_->result, &rc)) != nullptr) {
+			found = Versioned{std::string(memcached_result_value(result),
+						      memcached_result_length(result)),
+					  memcached_result_cas(result)};
+		}
+		return rc == MEMCACHED_NOTFOUND ? MEMCACHED_END : rc;
+	};
+	int attempts = 0;
+	while (attempt() != MEMCACHED_END) {
+		if (!again(rc, key, attempts))
+			fail("gets", key, rc);
+	}
+	return found;
+}
+
+CasResult MemcachedStore::compare_and_swap(std::string_view key, std::string_view value,
+					   std::uint64_t cas, std::time_t expires)
+{
+	const char *operation = cas != 0 ? "cas" : "add";
+	check_suspended(operation, key);
+	memcached_return_t rc;
+	int attempts = 0;
+	do {
+		if (cas != 0)
+			rc = memcached_cas(memc_.get(), key.data(), key.size(), value.data(),
+					   value.size(), memcached_expiration(expires), 0, cas);
+		else
+			rc = memcached_add(memc_.get(), key.data(), key.size(), value.data(),
+					   value.size(), memcached_expiration(expires), 0);
+	} while (rc != MEMCACHED_SUCCESS && again(rc, key, attempts));
+	switch (rc) {
+	case MEMCACHED_SUCCESS:
+		return CasResult::stored;
+	// Changed since gets() (DATA_EXISTS), deleted or expired since (NOTFOUND), or created
+	// by someone else when we expected it absent (DATA_EXISTS or NOTSTORED for add).
+	case MEMCACHED_DATA_EXISTS:
+	case MEMCACHED_NOTFOUND:
+	case MEMCACHED_NOTSTORED:
+		return CasResult::conflict;
+	default:
+		fail(operation, key, rc);
+	}
+}
+
+void MemcachedStore::set(std::string_view key, std::string_view value, std::time_t expires)
+{
+	check_suspended("set", key);
+	memcached_return_t rc;
+	int attempts = 0;
+	do {
+		rc = memcached_set(memc_.get(), key.data(), key.size(), value.data(), value.size(),
+				   memcached_expiration(expires), 0);
+	} while (rc != MEMCACHED_SUCCESS && again(rc, key, attempts));
+	if (rc != MEMCACHED_SUCCESS)
+		fail("set", key, rc);
+}
+
+bool MemcachedStore::add(std::string_view key, std::string_view value, std::time_t expires)
+{
+	check_suspended("add", key);
+	memcached_return_t rc;
+	int attempts = 0;
+	do {
+		rc = memcached_add(memc_.get(), key.data(), key.size(), value.data(), value.size(),
+				   memcached_expiration(expires), 0);
+	} while (rc != MEMCACHED_SUCCESS && again(rc, key, attempts));
+	switch (rc) {
+	case MEMCACHED_SUCCESS:
+		return true;
+	case MEMCACHED_DATA_EXISTS:
+	case MEMCACHED_NOTSTORED:
+		return false;
+	default:
+		fail("add", key, rc);
+	}
+}
+
+void MemcachedStore::remove(std::string_view key)
+{
+	check_suspended("delete", key);
+	memcached_return_t rc;
+	int attempts = 0;
+	do {
+		rc = memcached_delete(memc_.get(), key.data(), key.size(), 0);
+	} while (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
+		 again(rc, key, attempts));
+	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
+		fail("delete", key, rc);
+}
+
+} // namespace account_guard
