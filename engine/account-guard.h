@@ -52,6 +52,18 @@ struct ag_event {
 
 typedef void ag_event_fn(const struct ag_event *event, void *context);
 
+/* A mail for the postmaster about one incident (a lock, a recipient limit reached), to be
+   sent by the glue to `to` with a null envelope sender. Strings are valid only during the
+   callback. relay is "host:port", or "" for /usr/sbin/sendmail. */
+struct ag_notification {
+	const char *to;
+	const char *from;
+	const char *relay;
+	const char *subject;
+	const char *body; /* lines separated by "\n" */
+};
+typedef void ag_notify_fn(const struct ag_notification *notification, void *context);
+
 /* ---- Engine handle: parsed settings + state store. One per process. ---- */
 
 struct ag_engine;
@@ -81,6 +93,9 @@ struct ag_login {
 	/* Per-user overrides (the real passdb's extra fields); may be NULL. */
 	ag_getenv_fn *user_getenv;
 	void *user_getenv_context;
+	/* Called when this login locked the account and account_guard_notify is set; may be NULL. */
+	ag_notify_fn *on_notify;
+	void *notify_context;
 };
 
 enum ag_verdict {
@@ -97,6 +112,25 @@ enum ag_verdict {
 int ag_login(struct ag_engine *engine, const struct ag_login *login,
 	     enum ag_verdict *verdict_r, char *message, size_t message_size,
 	     ag_event_fn *on_event, void *event_context);
+
+/* ---- Submission (RCPT) ---- */
+
+struct ag_rcpt {
+	const char *user;      /* the authenticated account */
+	time_t now;
+	/* Per-user overrides (userdb fields); may be NULL. */
+	ag_getenv_fn *user_getenv;
+	void *user_getenv_context;
+	/* Called for the first refusal of the account in a window, cluster-wide; may be NULL. */
+	ag_notify_fn *on_notify;
+	void *notify_context;
+};
+
+/* Counts one recipient in every window of account_guard_recipient_limit, or refuses it
+   (verdict AG_VERDICT_REFUSE: reply 451 4.7.1, not counted). Returns like ag_login:
+   AG_OK, AG_ERR_CONFIG or AG_ERR_BACKEND with the verdict following fail_mode. */
+int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdict *verdict_r,
+	    ag_event_fn *on_event, void *event_context);
 
 /* ---- Administration (doveadm) ---- */
 

@@ -1,6 +1,7 @@
 #include "account-service.hh"
 
 #include "keys.hh"
+#include "recipient-policy.hh"
 #include "text.hh"
 
 namespace account_guard {
@@ -52,6 +53,8 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 				continue; // another node wrote this account: decide again on its data
 		}
 		result.verdict = d.verdict;
+		if (d.locked_now && !settings.notify.empty())
+			result.notification = lock_notification(login.user, *d.record.lock, d.record);
 		result.events = std::move(read_events);
 		for (Event &e : d.events)
 			result.events.push_back(std::move(e));
@@ -61,10 +64,65 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 			 std::to_string(max_attempts) + " attempts");
 }
 
+RcptResult AccountService::rcpt(const Settings &settings, std::string_view user, std::uint32_t now)
+{
+	RcptResult result;
+	if (settings.recipient_limit.empty())
+		return result;
+	const std::string key = account_key(key_prefix_, KeyKind::recipients, user);
+	for (int attempt = 0; attempt < max_attempts; attempt++) {
+		auto stored = store_.gets(key);
+		std::optional<RecipientRecord> current;
+		if (stored) {
+			current = decode_recipients(stored->value);
+			if (!current) {
+				Event e;
+				e.name = "account_guard_backend_failed";
+				e.level = Level::warning;
+				e.user = printable(user);
+				e.reason = "corrupt record";
+				e.message = "stored recipient counts are malformed; starting from zero";
+				result.events.push_back(std::move(e));
+			}
+		}
+		RcptDecision d = decide_rcpt(settings, current, user, now);
+		if (d.write && store_.compare_and_swap(key, encode(d.record), stored ? stored->cas : 0,
+						       static_cast<std::time_t>(d.expires)) == CasResult::conflict) {
+			result.events.clear();
+			continue;
+		}
+		result.allowed = d.allowed;
+		for (Event &e : d.events)
+			result.events.push_back(std::move(e));
+		if (d.crossed && !settings.notify.empty()) {
+			// One notification per account and window across the cluster: the first node
+			// to add the marker sends it; the marker expires with the window.
+			const std::string marker = account_key(key_prefix_, KeyKind::notified, user);
+			if (store_.add(marker, "r", static_cast<std::time_t>(now + d.crossed->window))) {
+				std::vector<Event> ignored;
+				auto history = read(store_.gets(account_key(key_prefix_, KeyKind::account, user)),
+						    user, ignored);
+				result.notification = recipient_notification(
+					user, d.crossed->to_string(), d.count,
+					format_recipient_counts(d.record, settings.recipient_limit, now),
+					history ? &*history : nullptr);
+			}
+		}
+		return result;
+	}
+	throw StoreError("recipient counts of " + printable(user) + " kept changing during " +
+			 std::to_string(max_attempts) + " attempts");
+}
+
 AccountStatus AccountService::status(const Settings &settings, std::string_view user, std::uint32_t now)
 {
 	AccountStatus st;
 	std::vector<Event> ignored;
+	auto counts = store_.gets(account_key(key_prefix_, KeyKind::recipients, user));
+	std::optional<RecipientRecord> recipients;
+	if (counts)
+		recipients = decode_recipients(counts->value);
+	st.recipients = format_recipient_counts(recipients.value_or(RecipientRecord{}), settings.recipient_limit, now);
 	auto record = read(store_.gets(account_key(key_prefix_, KeyKind::account, user)), user, ignored);
 	if (!record)
 		return st;
@@ -120,8 +178,11 @@ std::vector<Event> AccountService::unlock(std::string_view user, bool reset_reci
 	const std::string key = account_key(key_prefix_, KeyKind::account, user);
 	auto record = read(store_.gets(key), user, events);
 	store_.remove(key);
-	if (reset_recipients)
+	if (reset_recipients) {
 		store_.remove(account_key(key_prefix_, KeyKind::recipients, user));
+		// A fresh start also means the next refusal is a new incident worth a mail.
+		store_.remove(account_key(key_prefix_, KeyKind::notified, user));
+	}
 	Event e;
 	e.name = "account_guard_account_unlocked";
 	e.level = Level::info;

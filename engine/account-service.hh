@@ -7,6 +7,7 @@
 #include "account-record.hh"
 #include "event.hh"
 #include "login-policy.hh"
+#include "notification.hh"
 #include "settings.hh"
 #include "store.hh"
 
@@ -19,6 +20,14 @@ namespace account_guard {
 struct LoginResult {
 	Verdict verdict = Verdict::allow;
 	std::vector<Event> events;
+	std::optional<Notification> notification; // this login locked the account and notify is set
+};
+
+struct RcptResult {
+	bool allowed = true;
+	std::vector<Event> events;
+	// The first refusal in a window, cluster-wide, with notify set.
+	std::optional<Notification> notification;
 };
 
 struct AccountStatus {
@@ -38,6 +47,10 @@ public:
 	// Budget: one read, plus one compare-and-swap when something changed (more only when
 	// another node wrote the same account in between).
 	LoginResult login(const Settings &settings, const LoginInput &login);
+
+	// Budget: one read and one compare-and-swap; a refused recipient costs one read (plus,
+	// the first time in a window, the notification marker and the account's history).
+	RcptResult rcpt(const Settings &settings, std::string_view user, std::uint32_t now);
 
 	AccountStatus status(const Settings &settings, std::string_view user, std::uint32_t now);
 	std::vector<Event> lock(std::string_view user, std::string_view reason, std::uint32_t now);

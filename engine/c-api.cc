@@ -50,18 +50,39 @@ void emit_all(const std::vector<Event> &events, ag_event_fn *on_event, void *con
 		emit(e, on_event, context);
 }
 
-// Reports a store failure: at warning level when an outage starts, at debug level while it
-// lasts, so a dead memcached does not flood the log with one warning per login.
-void report_backend_failure(ag_engine *engine, std::string_view user, const std::string &what,
-			    std::string_view consequence, ag_event_fn *on_event, void *context)
+enum ag_verdict failure_verdict(const Settings &settings)
 {
+	return settings.fail_mode == FailMode::closed ? AG_VERDICT_TEMPFAIL : AG_VERDICT_ALLOW;
+}
+
+// Reports a store failure and returns the verdict fail_mode asks for: at warning level when
+// an outage starts, at debug level while it lasts, so a dead memcached does not flood the
+// log with one warning per login.
+enum ag_verdict report_backend_failure(ag_engine *engine, const Settings &settings, std::string_view user,
+				       const std::string &what, const char *subject, ag_event_fn *on_event,
+				       void *context)
+{
+	const bool closed = settings.fail_mode == FailMode::closed;
 	Event e;
 	e.name = "account_guard_backend_failed";
 	e.level = engine->backend_failing ? Level::debug : Level::warning;
 	e.user = printable(user);
 	e.reason = "memcached";
-	e.message = "memcached failed: " + what + " (" + std::string(consequence) + ")";
+	e.message = "memcached failed: " + what + " (" + subject +
+		    (closed ? " refused temporarily, fail_mode=closed)" : " allowed, fail_mode=open)");
 	engine->backend_failing = true;
+	emit(e, on_event, context);
+	return failure_verdict(settings);
+}
+
+void report_internal_error(std::string_view user, const char *what, ag_event_fn *on_event, void *context)
+{
+	Event e;
+	e.name = "account_guard_backend_failed";
+	e.level = Level::error;
+	e.user = printable(user);
+	e.reason = "internal error";
+	e.message = std::string("internal error: ") + what;
 	emit(e, on_event, context);
 }
 
@@ -77,15 +98,55 @@ void report_backend_recovered(ag_engine *engine, ag_event_fn *on_event, void *co
 	emit(e, on_event, context);
 }
 
-bool user_overrides_present(const struct ag_login *login)
+bool user_overrides_present(ag_getenv_fn *user_getenv, void *context)
 {
-	if (login->user_getenv == nullptr)
+	if (user_getenv == nullptr)
 		return false;
 	for (const char *name : overridable_setting_names()) {
-		if (login->user_getenv(name, login->user_getenv_context) != nullptr)
+		if (user_getenv(name, context) != nullptr)
 			return true;
 	}
 	return false;
+}
+
+// The settings for this user: the engine's own, or a copy with the user's overrides in
+// `storage` (copied only when an override exists: the common login pays nothing).
+// nullptr when an override is invalid; that has been reported.
+const Settings *effective_settings(ag_engine *engine, std::string_view user, ag_getenv_fn *user_getenv,
+				   void *user_context, Settings &storage, ag_event_fn *on_event,
+				   void *event_context)
+{
+	if (!user_overrides_present(user_getenv, user_context))
+		return &engine->settings;
+	try {
+		storage = apply_user_overrides(engine->settings, [&](const char *name) {
+			return user_getenv(name, user_context);
+		});
+		return &storage;
+	} catch (const SettingError &e) {
+		Event ev;
+		ev.name = "account_guard_backend_failed";
+		ev.level = Level::error;
+		ev.user = printable(user);
+		ev.reason = "invalid user setting";
+		ev.message = std::string("invalid per-user setting: ") + e.what();
+		emit(ev, on_event, event_context);
+		return nullptr;
+	}
+}
+
+void notify(const Settings &settings, const std::optional<Notification> &n, ag_notify_fn *on_notify,
+	    void *context)
+{
+	if (!n || on_notify == nullptr)
+		return;
+	ag_notification out;
+	out.to = settings.notify.c_str();
+	out.from = settings.notify_from.c_str();
+	out.relay = settings.notify_relay.c_str();
+	out.subject = n->subject.c_str();
+	out.body = n->body.c_str();
+	on_notify(&out, context);
 }
 
 } // namespace
@@ -150,25 +211,12 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_ver
 	const std::string_view user = login->user != nullptr ? login->user : "";
 	const Settings *settings = &engine->settings;
 	try {
-		Settings user_settings;
-		if (user_overrides_present(login)) {
-			try {
-				user_settings = apply_user_overrides(engine->settings, [&](const char *name) {
-					return login->user_getenv(name, login->user_getenv_context);
-				});
-				settings = &user_settings;
-			} catch (const SettingError &e) {
-				Event ev;
-				ev.name = "account_guard_backend_failed";
-				ev.level = Level::error;
-				ev.user = printable(user);
-				ev.reason = "invalid user setting";
-				ev.message = std::string("invalid per-user setting: ") + e.what();
-				emit(ev, on_event, event_context);
-				if (engine->settings.fail_mode == FailMode::closed)
-					*verdict_r = AG_VERDICT_TEMPFAIL;
-				return AG_ERR_CONFIG;
-			}
+		Settings storage;
+		settings = effective_settings(engine, user, login->user_getenv, login->user_getenv_context,
+					      storage, on_event, event_context);
+		if (settings == nullptr) {
+			*verdict_r = failure_verdict(engine->settings);
+			return AG_ERR_CONFIG;
 		}
 
 		LoginInput input;
@@ -191,6 +239,7 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_ver
 			LoginResult r = engine->service.login(*settings, input);
 			report_backend_recovered(engine, on_event, event_context);
 			emit_all(r.events, on_event, event_context);
+			notify(*settings, r.notification, login->on_notify, login->notify_context);
 			switch (r.verdict) {
 			case Verdict::allow:
 				*verdict_r = AG_VERDICT_ALLOW;
@@ -205,25 +254,51 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_ver
 			}
 			return AG_OK;
 		} catch (const StoreError &e) {
-			bool closed = settings->fail_mode == FailMode::closed;
-			report_backend_failure(engine, user, e.what(),
-					       closed ? "login refused temporarily, fail_mode=closed"
-						      : "login allowed, fail_mode=open",
-					       on_event, event_context);
-			*verdict_r = closed ? AG_VERDICT_TEMPFAIL : AG_VERDICT_ALLOW;
+			*verdict_r = report_backend_failure(engine, *settings, user, e.what(), "login",
+							    on_event, event_context);
 			return AG_ERR_BACKEND;
 		}
 	} catch (const std::exception &e) {
-		Event ev;
-		ev.name = "account_guard_backend_failed";
-		ev.level = Level::error;
-		ev.user = printable(user);
-		ev.reason = "internal error";
-		ev.message = std::string("internal error: ") + e.what();
-		emit(ev, on_event, event_context);
+		report_internal_error(user, e.what(), on_event, event_context);
 	} catch (...) {
+		report_internal_error(user, "unknown exception", on_event, event_context);
 	}
-	*verdict_r = engine->settings.fail_mode == FailMode::closed ? AG_VERDICT_TEMPFAIL : AG_VERDICT_ALLOW;
+	*verdict_r = failure_verdict(engine->settings);
+	return AG_ERR_INTERNAL;
+}
+
+int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdict *verdict_r,
+	    ag_event_fn *on_event, void *event_context)
+{
+	*verdict_r = AG_VERDICT_ALLOW;
+	const std::string_view user = rcpt->user != nullptr ? rcpt->user : "";
+	try {
+		Settings storage;
+		const Settings *settings = effective_settings(engine, user, rcpt->user_getenv,
+							      rcpt->user_getenv_context, storage, on_event,
+							      event_context);
+		if (settings == nullptr) {
+			*verdict_r = failure_verdict(engine->settings);
+			return AG_ERR_CONFIG;
+		}
+		try {
+			RcptResult r = engine->service.rcpt(*settings, user, static_cast<std::uint32_t>(rcpt->now));
+			report_backend_recovered(engine, on_event, event_context);
+			emit_all(r.events, on_event, event_context);
+			notify(*settings, r.notification, rcpt->on_notify, rcpt->notify_context);
+			*verdict_r = r.allowed ? AG_VERDICT_ALLOW : AG_VERDICT_REFUSE;
+			return AG_OK;
+		} catch (const StoreError &e) {
+			*verdict_r = report_backend_failure(engine, *settings, user, e.what(), "recipient",
+							    on_event, event_context);
+			return AG_ERR_BACKEND;
+		}
+	} catch (const std::exception &e) {
+		report_internal_error(user, e.what(), on_event, event_context);
+	} catch (...) {
+		report_internal_error(user, "unknown exception", on_event, event_context);
+	}
+	*verdict_r = failure_verdict(engine->settings);
 	return AG_ERR_INTERNAL;
 }
 

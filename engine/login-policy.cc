@@ -246,6 +246,7 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 	}
 	d.record.lock = std::move(lock);
 	d.write = true;
+	d.locked_now = true;
 	d.expires = 0;
 	if (lockable)
 		refuse_locked(s, *d.record.lock, login, d);

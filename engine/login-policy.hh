@@ -33,6 +33,7 @@ struct LoginDecision {
 	bool write = false;      // the record changed and must be stored
 	AccountRecord record;    // the record to store when write is set
 	std::uint32_t expires = 0; // absolute; 0 = never (locked records)
+	bool locked_now = false;   // this login set the lock (an incident to notify)
 	std::vector<Event> events;
 };
 

@@ -148,3 +148,73 @@ TEST_CASE("account-service: store failures surface as StoreError")
 	CHECK_THROWS_AS(f.service.status(f.s, "alice", 0), StoreError);
 	CHECK_THROWS_AS(f.service.unlock("alice", false), StoreError);
 }
+
+TEST_CASE("account-service: recipients are counted cluster-wide and refused over the limit")
+{
+	Fixture f;
+	f.s.recipient_limit = parse_limit_list("account_guard_recipient_limit", "5/1h");
+	AccountService node2(f.store, "ag:");
+	for (int i = 0; i < 5; i++)
+		CHECK((i % 2 ? node2 : f.service).rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now)).allowed);
+	CHECK_FALSE(f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now)).allowed);
+	CHECK_FALSE(node2.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now)).allowed);
+	CHECK(f.service.rcpt(f.s, "bob", static_cast<std::uint32_t>(f.now)).allowed);
+	CHECK(f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now)).recipients == "5/1h");
+	f.service.unlock("alice", true);
+	CHECK(f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now)).allowed);
+}
+
+TEST_CASE("account-service: a refused RCPT costs one read, an accepted one read and one write")
+{
+	Fixture f;
+	f.s.recipient_limit = parse_limit_list("n", "1/1h");
+	std::size_t before = f.store.operations();
+	f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(f.store.operations() - before == 2);
+	before = f.store.operations();
+	f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(f.store.operations() - before == 1);
+}
+
+TEST_CASE("account-service: one notification per account and window, across nodes")
+{
+	Fixture f;
+	f.s.recipient_limit = parse_limit_list("n", "2/1h");
+	f.s.notify = "postmaster@example.com";
+	AccountService node2(f.store, "ag:");
+	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
+	f.service.rcpt(f.s, "alice", now());
+	f.service.rcpt(f.s, "alice", now());
+	RcptResult first = node2.rcpt(f.s, "alice", now());
+	CHECK_FALSE(first.allowed);
+	REQUIRE(first.notification);
+	CHECK(first.notification->subject == "Recipient limit reached: alice");
+	CHECK_FALSE(f.service.rcpt(f.s, "alice", now()).notification);
+	CHECK_FALSE(node2.rcpt(f.s, "alice", now()).notification);
+	// After the window a new incident is worth a new mail.
+	f.now += 3600;
+	f.service.rcpt(f.s, "alice", now());
+	f.service.rcpt(f.s, "alice", now());
+	CHECK(f.service.rcpt(f.s, "alice", now()).notification);
+	// Without account_guard_notify nothing is composed.
+	f.s.notify.clear();
+	CHECK_FALSE(f.service.rcpt(f.s, "bob", now()).notification);
+}
+
+TEST_CASE("account-service: the login that locks the account yields one notification")
+{
+	Fixture f;
+	f.s.notify = "postmaster@example.com";
+	std::optional<Notification> sent;
+	for (int i = 0; i < 4; i++) {
+		LoginResult r = f.login("alice", net(i));
+		if (r.notification) {
+			CHECK_FALSE(sent);
+			sent = r.notification;
+		}
+	}
+	REQUIRE(sent);
+	CHECK(sent->subject == "Account locked: alice");
+	CHECK(sent->body.find("203.0.3.0/24") != std::string::npos);
+	CHECK_FALSE(f.login("alice", net(5)).notification);
+}

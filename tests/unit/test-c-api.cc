@@ -217,3 +217,102 @@ TEST_CASE("c-api: odd input never crashes")
 		CHECK(e.message.find('\x1b') == std::string::npos);
 	}
 }
+
+namespace {
+
+struct Mailbox {
+	std::vector<std::string> to, from, subjects, bodies;
+};
+
+void collect_mail(const ag_notification *n, void *context)
+{
+	auto *box = static_cast<Mailbox *>(context);
+	box->to.push_back(n->to);
+	box->from.push_back(n->from);
+	box->subjects.push_back(n->subject);
+	box->bodies.push_back(n->body);
+}
+
+int rcpt(Harness &h, const char *user, enum ag_verdict *verdict, Mailbox *box = nullptr,
+	 Values *user_values = nullptr)
+{
+	struct ag_rcpt in{};
+	in.user = user;
+	in.now = h.now;
+	if (user_values) {
+		in.user_getenv = lookup;
+		in.user_getenv_context = user_values;
+	}
+	if (box) {
+		in.on_notify = collect_mail;
+		in.notify_context = box;
+	}
+	return ag_rcpt(h.engine.get(), &in, verdict, collect, &h.events);
+}
+
+} // namespace
+
+TEST_CASE("c-api: recipients over the limit are refused, with one notification")
+{
+	Harness h(Values{{"account_guard_recipient_limit", "3/1h"},
+			 {"account_guard_notify", "abuse@example.net"},
+			 {"account_guard_notify_from", "guard@example.net"}});
+	Mailbox box;
+	enum ag_verdict verdict;
+	for (int i = 0; i < 3; i++) {
+		REQUIRE(rcpt(h, "alice", &verdict, &box) == AG_OK);
+		CHECK(verdict == AG_VERDICT_ALLOW);
+	}
+	REQUIRE(rcpt(h, "alice", &verdict, &box) == AG_OK);
+	CHECK(verdict == AG_VERDICT_REFUSE);
+	rcpt(h, "alice", &verdict, &box);
+	CHECK(verdict == AG_VERDICT_REFUSE);
+	REQUIRE(box.to.size() == 1);
+	CHECK(box.to[0] == "abuse@example.net");
+	CHECK(box.from[0] == "guard@example.net");
+	CHECK(box.subjects[0] == "Recipient limit reached: alice");
+	CHECK(h.events.back().name == "account_guard_rcpt_refused");
+}
+
+TEST_CASE("c-api: the login that locks notifies the postmaster")
+{
+	Harness h(Values{{"account_guard_ip_limit", "1/1h"}, {"account_guard_notify", "abuse@example.net"}});
+	Mailbox box;
+	struct ag_login in{};
+	in.user = "alice";
+	in.service = "smtp";
+	in.password = "pw";
+	in.password_len = 2;
+	in.now = h.now;
+	in.on_notify = collect_mail;
+	in.notify_context = &box;
+	enum ag_verdict verdict;
+	char message[128];
+	for (const char *addr : {"192.0.2.1", "198.51.100.1", "203.0.113.1"}) {
+		in.remote_ip = addr;
+		ag_login(h.engine.get(), &in, &verdict, message, sizeof(message), collect, &h.events);
+	}
+	CHECK(verdict == AG_VERDICT_REFUSE);
+	REQUIRE(box.subjects.size() == 1);
+	CHECK(box.subjects[0] == "Account locked: alice");
+}
+
+TEST_CASE("c-api: recipient limits follow fail_mode and per-user overrides")
+{
+	for (const char *mode : {"open", "closed"}) {
+		Harness h(Values{{"account_guard_fail_mode", mode}});
+		h.store->set_unavailable(true);
+		enum ag_verdict verdict;
+		CHECK(rcpt(h, "alice", &verdict) == AG_ERR_BACKEND);
+		CHECK(verdict == (std::string(mode) == "open" ? AG_VERDICT_ALLOW : AG_VERDICT_TEMPFAIL));
+	}
+	Harness h(Values{{"account_guard_recipient_limit", "100/1h"}});
+	Values business{{"account_guard_recipient_limit", "1/1h"}};
+	enum ag_verdict verdict;
+	rcpt(h, "carol", &verdict, nullptr, &business);
+	rcpt(h, "carol", &verdict, nullptr, &business);
+	CHECK(verdict == AG_VERDICT_REFUSE);
+	rcpt(h, "dave", &verdict);
+	rcpt(h, "dave", &verdict);
+	CHECK(verdict == AG_VERDICT_ALLOW);
+}

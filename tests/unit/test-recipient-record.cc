@@ -1,0 +1,89 @@
+#include "recipient-record.hh"
+
+#include <catch2/catch.hpp>
+
+using namespace account_guard;
+
+namespace {
+constexpr std::uint32_t t0 = 1790000400; // a multiple of 300 and 7200: bucket edges line up
+}
+
+TEST_CASE("recipient-record: counts slide out bucket by bucket")
+{
+	RecipientWindow w{3600, 0, {}};
+	CHECK(w.bucket_width() == 300);
+	w.add(t0, 3);          // bucket 0 of the hour
+	w.add(t0 + 299, 2);    // same bucket
+	w.add(t0 + 300, 1);    // next bucket
+	CHECK(w.total(t0 + 300) == 6);
+	// The first bucket is still inside the window until 12 buckets later.
+	CHECK(w.total(t0 + 3599) == 6);
+	CHECK(w.total(t0 + 3600) == 1);
+	CHECK(w.total(t0 + 3900) == 0);
+}
+
+TEST_CASE("recipient-record: a long pause clears the series")
+{
+	RecipientWindow w{3600, 0, {}};
+	w.add(t0, 5);
+	w.add(t0 + 10 * 3600, 1);
+	CHECK(w.counts.size() == 1);
+	CHECK(w.total(t0 + 10 * 3600) == 1);
+}
+
+TEST_CASE("recipient-record: never more than 12 buckets are kept")
+{
+	RecipientWindow w{3600, 0, {}};
+	for (std::uint32_t i = 0; i < 40; i++)
+		w.add(t0 + i * 300, 1);
+	CHECK(w.counts.size() <= buckets_per_window);
+	CHECK(w.total(t0 + 39 * 300) == 12);
+}
+
+TEST_CASE("recipient-record: a node with a clock slightly behind still counts")
+{
+	RecipientWindow w{3600, 0, {}};
+	w.add(t0 + 600, 1);
+	w.add(t0 + 300, 1); // 300 s behind: lands in the previous bucket
+	CHECK(w.total(t0 + 600) == 2);
+}
+
+TEST_CASE("recipient-record: encode/decode round trip and size")
+{
+	RecipientRecord r;
+	for (std::uint32_t i = 0; i < 12; i++) {
+		r.window(3600).add(t0 + i * 300, 40);
+		r.window(86400).add(t0 + i * 300, 40);
+	}
+	std::string data = encode(r);
+	CHECK(data.size() < 64);
+	auto back = decode_recipients(data);
+	REQUIRE(back);
+	REQUIRE(back->windows.size() == 2);
+	CHECK(back->find(3600)->total(t0 + 11 * 300) == 480);
+	CHECK(back->find(86400)->total(t0 + 11 * 300) == 480);
+	CHECK(format_recipient_counts(*back, {{500, 3600}, {2000, 86400}}, t0 + 11 * 300) == "480/1h 480/1d");
+}
+
+TEST_CASE("recipient-record: malformed values are rejected")
+{
+	RecipientRecord r;
+	r.window(3600).add(t0, 300);
+	std::string good = encode(r);
+	for (std::size_t n = 0; n < good.size(); n++)
+		CHECK_FALSE(decode_recipients(std::string_view(good).substr(0, n)));
+	CHECK_FALSE(decode_recipients(good + "\x01"));
+	CHECK_FALSE(decode_recipients(std::string("\x01\xff", 2)));
+	// An endless varint.
+	CHECK_FALSE(decode_recipients(std::string("\x01\x01\x10\x0e\x00\x00\x00\x00\x00\x00\x01\xff\xff\xff\xff\xff\xff", 17)));
+}
+
+TEST_CASE("recipient-record: windows no longer configured are dropped")
+{
+	RecipientRecord r;
+	r.window(3600).add(t0, 1);
+	r.window(600).add(t0, 1);
+	r.keep_only({{10, 3600}});
+	REQUIRE(r.windows.size() == 1);
+	CHECK(r.windows[0].window == 3600);
+}
