@@ -43,7 +43,8 @@ struct ag_event {
 	const char *countries; /* comma-separated ISO codes */
 	const char *limit;     /* e.g. "10/1h" */
 	const char *window;    /* e.g. "1h" */
-	long long count;       /* distinct networks/countries or recipients; -1 if unset */
+	long long count;       /* distinct networks or countries; -1 if unset */
+	long long recipients;  /* recipients within the window; -1 if unset */
 };
 #define AG_LEVEL_DEBUG 0
 #define AG_LEVEL_INFO 1

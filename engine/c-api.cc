@@ -41,6 +41,7 @@ void emit(const Event &e, ag_event_fn *on_event, void *context)
 	ev.limit = or_null(e.limit);
 	ev.window = or_null(e.window);
 	ev.count = e.count;
+	ev.recipients = e.recipients;
 	on_event(&ev, context);
 }
 

@@ -19,6 +19,7 @@ struct Event {
 	std::string limit;
 	std::string window;
 	long long count = -1;
+	long long recipients = -1;
 };
 
 } // namespace account_guard

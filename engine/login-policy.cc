@@ -209,10 +209,13 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 
 	auto crossing = find_crossing(s, d.record, now);
 	if (!crossing) {
-		std::size_t known = s.ip_limit.empty() ? 0 : d.record.networks_within(now, s.ip_limit.back().window).size();
-		Event e = make_event("account_guard_login_recorded", Level::debug, login,
-				     "login recorded from " + network.to_string() + " (" + std::to_string(known) +
-					     " networks within " + format_duration(longest_window(s.ip_limit)) + ")");
+		std::string message = "login recorded from " + network.to_string();
+		std::size_t known = 0;
+		if (!s.ip_limit.empty()) {
+			known = d.record.networks_within(now, s.ip_limit.back().window).size();
+			message += " (" + std::to_string(known) + " networks within " + s.ip_limit.back().window_name() + ")";
+		}
+		Event e = make_event("account_guard_login_recorded", Level::debug, login, message);
 		e.networks = network.to_string();
 		if (login.country)
 			e.countries = format_country(*login.country);
@@ -223,12 +226,12 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 
 	const Limit &limit = *crossing->limit;
 	std::string reason = std::to_string(crossing->count) + " " + crossing->what + " within " +
-			     format_duration(limit.window) + " (limit " + limit.to_string() + "): " + crossing->list;
+			     limit.window_name() + " (limit " + limit.to_string() + "): " + crossing->list;
 	Event e = make_event("account_guard_account_locked", Level::warning, login,
 			     std::string(dry_run(s) ? "dry run: would lock account: " : "account locked: ") + reason);
 	e.reason = crossing->what == "networks" ? "networks" : "countries";
 	e.limit = limit.to_string();
-	e.window = format_duration(limit.window);
+	e.window = limit.window_name();
 	e.count = static_cast<long long>(crossing->count);
 	describe_evidence(e, d.record);
 	d.events.push_back(std::move(e));

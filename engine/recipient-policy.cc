@@ -30,8 +30,8 @@ RcptDecision decide_rcpt(const Settings &s, const std::optional<RecipientRecord>
 		e.user = printable(user);
 		e.reason = "recipients";
 		e.limit = d.crossed->to_string();
-		e.window = format_duration(d.crossed->window);
-		e.count = static_cast<long long>(d.count);
+		e.window = d.crossed->window_name();
+		e.recipients = static_cast<long long>(d.count);
 		e.message = std::string(dry_run ? "dry run: would refuse recipient: " : "recipient refused: ") +
 			    std::to_string(d.count) + " recipients within " + e.window + " (limit " + e.limit + ")";
 		d.events.push_back(std::move(e));

@@ -206,7 +206,7 @@ std::string format_recipient_counts(const RecipientRecord &record, const LimitLi
 		const RecipientWindow *w = record.find(l.window);
 		if (!out.empty())
 			out += ' ';
-		out += std::to_string(w ? w->total(now) : 0) + "/" + format_duration(l.window);
+		out += std::to_string(w ? w->total(now) : 0) + "/" + l.window_name();
 	}
 	return out;
 }

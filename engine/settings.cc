@@ -294,9 +294,14 @@ std::string default_notify_from()
 
 } // namespace
 
+std::string Limit::window_name() const
+{
+	return window_text.empty() ? format_duration(window) : window_text;
+}
+
 std::string Limit::to_string() const
 {
-	return std::to_string(count) + "/" + format_duration(window);
+	return std::to_string(count) + "/" + window_name();
 }
 
 bool ServiceList::contains(std::string_view service) const
@@ -358,6 +363,7 @@ LimitList parse_limit_list(std::string_view name, std::string_view value)
 		l.count = static_cast<std::uint32_t>(count);
 		try {
 			l.window = parse_duration(name, word.substr(slash + 1));
+			l.window_text = std::string(word.substr(slash + 1));
 		} catch (const SettingError &) {
 			fail(name, "invalid limit", word);
 		}

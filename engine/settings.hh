@@ -24,8 +24,10 @@ public:
 // One COUNT/DURATION item of a limit list: more than `count` within `window` crosses it.
 struct Limit {
 	std::uint32_t count = 0;
-	std::int64_t window = 0; // seconds
-	std::string to_string() const;
+	std::int64_t window = 0;  // seconds
+	std::string window_text; // as the postmaster wrote it ("24h"), for messages and status
+	std::string window_name() const; // window_text, or a formatted duration
+	std::string to_string() const;   // "10/1h"
 };
 // Sorted by window, shortest first. Empty means the check is off.
 using LimitList = std::vector<Limit>;
@@ -53,15 +55,15 @@ struct Settings {
 	std::string asn_db;
 	ServiceList record_services{false, {"smtp", "submission"}};
 	ServiceList lock_services{true, {}};
-	LimitList ip_limit{{10, 3600}};
-	LimitList country_limit{{3, 86400}};
+	LimitList ip_limit{{10, 3600, "1h"}};
+	LimitList country_limit{{3, 86400, "24h"}};
 	unsigned int ipv4_prefix = 24;
 	unsigned int ipv6_prefix = 64;
 	NetworkList exempt_networks;
 	std::vector<std::uint32_t> exempt_asns;
 	NetworkList nat_networks;
 	std::vector<std::uint32_t> nat_asns;
-	LimitList recipient_limit{{500, 3600}, {2000, 86400}};
+	LimitList recipient_limit{{500, 3600, "1h"}, {2000, 86400, "24h"}};
 	bool unlock_on_password_change = true;
 	std::string lock_message =
 		"Account locked after suspicious logins. Change your password to unlock it.";

@@ -49,7 +49,7 @@ TEST_CASE("recipient-policy: the recipient over the limit is refused and not cou
 	REQUIRE(d.events.size() == 1);
 	CHECK(std::string(d.events[0].name) == "account_guard_rcpt_refused");
 	CHECK(d.events[0].limit == "5/1h");
-	CHECK(d.events[0].count == 5);
+	CHECK(d.events[0].recipients == 5);
 	CHECK(a.stored->find(3600)->total(t0 + 5) == 5);
 }
 

@@ -62,7 +62,7 @@ TEST_CASE("recipient-record: encode/decode round trip and size")
 	REQUIRE(back->windows.size() == 2);
 	CHECK(back->find(3600)->total(t0 + 11 * 300) == 480);
 	CHECK(back->find(86400)->total(t0 + 11 * 300) == 480);
-	CHECK(format_recipient_counts(*back, {{500, 3600}, {2000, 86400}}, t0 + 11 * 300) == "480/1h 480/1d");
+	CHECK(format_recipient_counts(*back, {{500, 3600, "1h"}, {2000, 86400, "1d"}}, t0 + 11 * 300) == "480/1h 480/1d");
 }
 
 TEST_CASE("recipient-record: malformed values are rejected")
@@ -83,7 +83,7 @@ TEST_CASE("recipient-record: windows no longer configured are dropped")
 	RecipientRecord r;
 	r.window(3600).add(t0, 1);
 	r.window(600).add(t0, 1);
-	r.keep_only({{10, 3600}});
+	r.keep_only({{10, 3600, "1h"}});
 	REQUIRE(r.windows.size() == 1);
 	CHECK(r.windows[0].window == 3600);
 }

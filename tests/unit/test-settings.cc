@@ -45,7 +45,7 @@ TEST_CASE("settings: defaults match INTERFACE.md")
 	CHECK(s.lock_services.contains("anything"));
 	REQUIRE(s.ip_limit.size() == 1);
 	CHECK(s.ip_limit[0].to_string() == "10/1h");
-	CHECK(s.country_limit[0].to_string() == "3/1d");
+	CHECK(s.country_limit[0].to_string() == "3/24h"); // spelled as configured
 	CHECK(s.ipv4_prefix == 24);
 	CHECK(s.ipv6_prefix == 64);
 	REQUIRE(s.recipient_limit.size() == 2);
@@ -82,7 +82,8 @@ TEST_CASE("settings: limit lists")
 	CHECK(parse_limit_list("n", "0").empty());
 	CHECK(parse_limit_list("n", "  ").empty());
 	CHECK(format_duration(5400) == "90m");
-	CHECK(l[1].to_string() == "20/1d");
+	CHECK(l[1].to_string() == "20/24h");
+	CHECK(Limit{5, 7200, ""}.to_string() == "5/2h");
 }
 
 TEST_CASE("settings: a bad value names the setting and the value")
