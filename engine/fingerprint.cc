@@ -1,7 +1,8 @@
 #include "fingerprint.hh"
 
+#include "sha256.hh"
+
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <sys/random.h>
 
 #include <chrono>
@@ -11,20 +12,13 @@ namespace account_guard {
 
 std::uint16_t password_fingerprint(std::uint32_t salt, std::string_view user, std::string_view password)
 {
-	// salt (4 bytes LE) || user || NUL || password, hashed in one call; the buffer holding
-	// the password is wiped before it is freed.
-	std::string input;
-	input.reserve(4 + user.size() + 1 + password.size());
-	for (int shift = 0; shift < 32; shift += 8)
-		input.push_back(static_cast<char>((salt >> shift) & 0xff));
-	input.append(user);
-	input.push_back('\0');
-	input.append(password);
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	SHA256(reinterpret_cast<const unsigned char *>(input.data()), input.size(), digest);
-	OPENSSL_cleanse(input.data(), input.size());
+	// SHA-256(salt as 4 bytes LE || user || NUL || password), fed in parts so the password is
+	// never copied; the digest is wiped once the few bits are taken.
+	const char salt_bytes[4] = {static_cast<char>(salt & 0xff), static_cast<char>((salt >> 8) & 0xff),
+				    static_cast<char>((salt >> 16) & 0xff), static_cast<char>((salt >> 24) & 0xff)};
+	Sha256Digest digest = sha256(std::string_view(salt_bytes, 4), user, std::string_view("\0", 1), password);
 	std::uint16_t fp = static_cast<std::uint16_t>((digest[0] << 8) | digest[1]);
-	OPENSSL_cleanse(digest, sizeof(digest));
+	OPENSSL_cleanse(digest.data(), digest.size());
 	return static_cast<std::uint16_t>(fp >> (16 - fingerprint_bits));
 }
 

@@ -1,6 +1,6 @@
 #include "keys.hh"
 
-#include <openssl/sha.h>
+#include "sha256.hh"
 
 namespace account_guard {
 
@@ -9,8 +9,7 @@ std::string account_key(std::string_view prefix, KeyKind kind, std::string_view 
 	// 128 bits of SHA-256 in base64url: 22 characters; collisions are out of reach.
 	static const char alphabet[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	unsigned char digest[SHA256_DIGEST_LENGTH];
-	SHA256(reinterpret_cast<const unsigned char *>(user.data()), user.size(), digest);
+	Sha256Digest digest = sha256(user);
 
 	std::string key;
 	key.reserve(prefix.size() + 2 + 22);

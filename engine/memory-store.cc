@@ -9,9 +9,15 @@ void MemoryStore::check_available()
 		throw StoreError("memory store: unavailable (simulated outage)");
 }
 
+const std::string &MemoryStore::key_buffer(std::string_view key)
+{
+	key_buffer_.assign(key.data(), key.size());
+	return key_buffer_;
+}
+
 MemoryStore::Item *MemoryStore::find_live(std::string_view key)
 {
-	auto it = items_.find(key);
+	auto it = items_.find(key_buffer(key));
 	if (it == items_.end())
 		return nullptr;
 	if (it->second.expires != 0 && it->second.expires <= clock_()) {
@@ -67,14 +73,12 @@ bool MemoryStore::add(std::string_view key, std::string_view value, std::time_t 
 void MemoryStore::remove(std::string_view key)
 {
 	check_available();
-	auto it = items_.find(key);
-	if (it != items_.end())
-		items_.erase(it);
+	items_.erase(key_buffer(key));
 }
 
 std::optional<std::time_t> MemoryStore::expiry_of(std::string_view key) const
 {
-	auto it = items_.find(key);
+	auto it = items_.find(std::string(key));
 	if (it == items_.end())
 		return std::nullopt;
 	return it->second.expires;
