@@ -57,6 +57,8 @@ typedef void ag_event_fn(const struct ag_event *event, void *context);
    sent by the glue to `to` with a null envelope sender. Strings are valid only during the
    callback. relay is "host:port", or "" for /usr/sbin/sendmail. */
 struct ag_notification {
+	const char *user;
+	const char *reason; /* "lock" or "recipients" */
 	const char *to;
 	const char *from;
 	const char *relay;

@@ -94,7 +94,8 @@ RcptResult AccountService::rcpt(const Settings &settings, std::string_view user,
 		result.allowed = d.allowed;
 		for (Event &e : d.events)
 			result.events.push_back(std::move(e));
-		if (d.crossed && !settings.notify.empty()) {
+		// A dry run refuses nothing, so there is no incident to mail about (the log has it).
+		if (d.crossed && !d.allowed && !settings.notify.empty()) {
 			// One notification per account and window across the cluster: the first node
 			// to add the marker sends it; the marker expires with the window.
 			const std::string marker = account_key(key_prefix_, KeyKind::notified, user);

@@ -142,6 +142,8 @@ void notify(const Settings &settings, const std::optional<Notification> &n, ag_n
 	if (!n || on_notify == nullptr)
 		return;
 	ag_notification out;
+	out.user = n->user.c_str();
+	out.reason = n->reason.c_str();
 	out.to = settings.notify.c_str();
 	out.from = settings.notify_from.c_str();
 	out.relay = settings.notify_relay.c_str();

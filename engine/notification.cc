@@ -44,6 +44,8 @@ std::string shell_quote(std::string_view text)
 Notification lock_notification(std::string_view user, const Lock &lock, const AccountRecord &record)
 {
 	Notification n;
+	n.user = printable(user);
+	n.reason = "lock";
 	n.subject = "Account locked: " + printable(user, 128);
 	n.body = "The account guard locked an account after suspicious logins.\n\n"
 		 "Account:          " + printable(user) + "\n"
@@ -62,6 +64,8 @@ Notification recipient_notification(std::string_view user, std::string_view limi
 				    std::string_view counts, const AccountRecord *record)
 {
 	Notification n;
+	n.user = printable(user);
+	n.reason = "recipients";
 	n.subject = "Recipient limit reached: " + printable(user, 128);
 	n.body = "The account guard refused recipients on submission: the account reached its\n"
 		 "recipient limit. Further recipients get 451 4.7.1 until the window slides.\n\n"

@@ -10,6 +10,8 @@
 namespace account_guard {
 
 struct Notification {
+	std::string user;   // printable form of the account
+	std::string reason; // "lock" or "recipients"
 	std::string subject;
 	std::string body; // lines separated by "\n"; the glue converts to CRLF
 };

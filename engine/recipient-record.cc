@@ -82,6 +82,11 @@ std::int64_t RecipientWindow::bucket_width() const
 	return std::max<std::int64_t>(1, window / buckets_per_window);
 }
 
+unsigned int RecipientWindow::buckets() const
+{
+	return static_cast<unsigned int>(std::min<std::int64_t>(buckets_per_window, std::max<std::int64_t>(1, window)));
+}
+
 std::uint64_t RecipientWindow::total(std::uint32_t now) const
 {
 	std::uint32_t current = bucket_of(now, bucket_width());
@@ -91,7 +96,7 @@ std::uint64_t RecipientWindow::total(std::uint32_t now) const
 		// one of the last buckets_per_window buckets up to the current one.
 		std::int64_t bucket = static_cast<std::int64_t>(newest_bucket) - static_cast<std::int64_t>(i);
 		if (bucket <= static_cast<std::int64_t>(current) &&
-		    bucket > static_cast<std::int64_t>(current) - buckets_per_window)
+		    bucket > static_cast<std::int64_t>(current) - buckets())
 			sum += counts[i];
 	}
 	return sum;
@@ -102,8 +107,8 @@ void RecipientWindow::add(std::uint32_t now, std::uint32_t n)
 	std::uint32_t current = bucket_of(now, bucket_width());
 	if (counts.empty() || current > newest_bucket) {
 		// Shift: insert zero buckets for the time passed, drop the ones that slid out.
-		std::uint64_t gap = counts.empty() ? buckets_per_window : current - newest_bucket;
-		if (gap >= buckets_per_window) {
+		std::uint64_t gap = counts.empty() ? buckets() : current - newest_bucket;
+		if (gap >= buckets()) {
 			counts.clear();
 			counts.push_back(0);
 		} else {
@@ -111,11 +116,11 @@ void RecipientWindow::add(std::uint32_t now, std::uint32_t n)
 		}
 		newest_bucket = current;
 	}
-	if (counts.size() > buckets_per_window)
-		counts.resize(buckets_per_window);
+	if (counts.size() > buckets())
+		counts.resize(buckets());
 	// A node whose clock is behind adds to the bucket it believes current, if still kept.
 	std::size_t index = current >= newest_bucket ? 0 : newest_bucket - current;
-	if (index < buckets_per_window && index >= counts.size())
+	if (index < buckets() && index >= counts.size())
 		counts.resize(index + 1, 0);
 	if (index < counts.size())
 		counts[index] = counts[index] > UINT32_MAX - n ? UINT32_MAX : counts[index] + n;

@@ -3,7 +3,7 @@
 // account_guard_recipient_limit, stored as one memcached value (one read and one
 // compare-and-swap per RCPT). Each window is cut into buckets_per_window buckets, so a
 // window slides in steps of 1/12 of its length: "500/1h" forgets recipients in 5-minute
-// steps, "2000/24h" in 2-hour steps.
+// steps, "2000/24h" in 2-hour steps; a window under 12 seconds in steps of one second.
 
 #include "settings.hh"
 
@@ -23,6 +23,8 @@ struct RecipientWindow {
 	std::vector<std::uint32_t> counts; // newest first, at most buckets_per_window
 
 	std::int64_t bucket_width() const;
+	// buckets_per_window, or fewer for windows shorter than that many seconds.
+	unsigned int buckets() const;
 	// Recipients counted within the window as seen at `now`.
 	std::uint64_t total(std::uint32_t now) const;
 	void add(std::uint32_t now, std::uint32_t n);

@@ -11,6 +11,7 @@
 #include "passdb.h"
 #include "auth-request.h"
 #include "guard-events.h"
+#include "guard-notify.h"
 #include "guard-settings.h"
 
 #include "account-guard.h"
@@ -154,6 +155,7 @@ account_guard_verify_plain(struct auth_request *request, const char *password,
 {
 	struct account_guard_passdb_module *module =
 		(struct account_guard_passdb_module *)request->passdb->passdb;
+	struct guard_notify_context notify_ctx;
 	struct ag_login login;
 	enum ag_verdict verdict;
 	char message[AUTHDB_GUARD_MESSAGE_MAX];
@@ -191,6 +193,16 @@ account_guard_verify_plain(struct auth_request *request, const char *password,
 	login.now = ioloop_time;
 	login.user_getenv = account_guard_user_getenv;
 	login.user_getenv_context = request;
+
+	/* The login that locks the account mails the postmaster. Sent right
+	   here, synchronously: this is auth-worker (blocking = TRUE), where a
+	   send holds up only this one request, and locks are rare. */
+	i_zero(&notify_ctx);
+	notify_ctx.event = authdb_event(request);
+	/* hostname stays NULL: auth has no such setting, so the system's
+	   name goes into EHLO and Message-ID. */
+	login.on_notify = guard_notify;
+	login.notify_context = &notify_ctx;
 
 	/* The engine reports every outcome - including backend and internal
 	   failures - through events, and sets the verdict according to

@@ -108,7 +108,7 @@ def main():
             raise RuntimeError("the 11th network did not lock the account")
 
         step(4, "doveadm account-status alice")
-        code, out, err = dovecot.doveadm("-f", "table", "account-status", "alice")
+        code, out, err = dovecot.doveadm("-f", "pager", "account-status", "alice")
         for line in (out + err).rstrip().splitlines():
             say("  " + line)
 
@@ -123,7 +123,7 @@ def main():
         step(7, "the postmaster unlocks alice: doveadm account-unlock alice")
         code, out, err = dovecot.doveadm("account-unlock", "alice")
         say(f"  exit code {code}{(': ' + (out + err).strip()) if (out + err).strip() else ''}")
-        code, out, err = dovecot.doveadm("-f", "table", "account-status", "alice")
+        code, out, err = dovecot.doveadm("-f", "pager", "account-status", "alice")
         for line in out.rstrip().splitlines():
             say("  " + line)
 

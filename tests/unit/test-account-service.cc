@@ -218,3 +218,15 @@ TEST_CASE("account-service: the login that locks the account yields one notifica
 	CHECK(sent->body.find("203.0.3.0/24") != std::string::npos);
 	CHECK_FALSE(f.login("alice", net(5)).notification);
 }
+
+TEST_CASE("account-service: a dry run mails nobody")
+{
+	Fixture f;
+	f.s.recipient_limit = parse_limit_list("n", "1/1h");
+	f.s.notify = "postmaster@example.com";
+	f.s.mode = Mode::log;
+	f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	RcptResult r = f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(r.allowed);
+	CHECK_FALSE(r.notification);
+}

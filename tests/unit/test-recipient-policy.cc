@@ -97,3 +97,12 @@ TEST_CASE("recipient-policy: no limit configured means nothing is counted")
 	CHECK(d.allowed);
 	CHECK_FALSE(d.write);
 }
+
+TEST_CASE("recipient-policy: a 3-second window really is 3 seconds")
+{
+	Sender a(settings({{"account_guard_recipient_limit", "2/3s"}}));
+	CHECK(a.rcpt(t0).allowed);
+	CHECK(a.rcpt(t0 + 1).allowed);
+	CHECK_FALSE(a.rcpt(t0 + 2).allowed);
+	CHECK(a.rcpt(t0 + 3).allowed); // the first one slid out
+}

@@ -87,3 +87,12 @@ TEST_CASE("recipient-record: windows no longer configured are dropped")
 	REQUIRE(r.windows.size() == 1);
 	CHECK(r.windows[0].window == 3600);
 }
+
+TEST_CASE("recipient-record: windows shorter than 12 seconds slide by the second")
+{
+	RecipientWindow w{3, 0, {}};
+	CHECK(w.buckets() == 3);
+	w.add(t0, 2);
+	CHECK(w.total(t0 + 2) == 2);
+	CHECK(w.total(t0 + 3) == 0);
+}

@@ -1,0 +1,206 @@
+/* The postmaster's notification mail: the engine composes it (struct
+   ag_notification), this sends it with lib-smtp's smtp-submit, the way
+   lib-lda's mail-send.c sends rejects. Shared by the submission plugin
+   (recipient limits) and the passdb driver (locks, from auth-worker). */
+
+#include "lib.h"
+#include "str.h"
+#include "str-sanitize.h"
+#include "guid.h"
+#include "hostpid.h"
+#include "ioloop.h"
+#include "ostream.h"
+#include "message-date.h"
+#include "message-header-encode.h"
+#include "qp-encoder.h"
+#include "smtp-address.h"
+#include "smtp-submit.h"
+#include "guard-events.h"
+#include "guard-notify.h"
+
+#include "account-guard.h"
+
+/* Connect and command timeout of the relay (or sendmail's idle timeout).
+   The send is synchronous - it holds up one SMTP session or one
+   auth-worker request - so a dead relay may cost this much, never more. */
+#define GUARD_NOTIFY_TIMEOUT_SECS 10
+#define GUARD_NOTIFY_SENDMAIL_PATH "/usr/sbin/sendmail"
+/* RFC 5322 2.1.1: a line is at most 998 characters without its CRLF. */
+#define GUARD_NOTIFY_MAX_LINE_LEN 998
+/* Quoted-printable lines (RFC 2045 6.7). */
+#define GUARD_NOTIFY_QP_LINE_LEN 76
+
+/* The body goes out as it is (7bit) when it is short-lined ASCII - what the
+   engine composes for ordinary usernames, and what a postmaster can read in
+   any raw view. A UTF-8 username or a very long one needs quoted-printable:
+   the relay need not offer 8BITMIME. */
+static bool guard_notify_body_is_7bit(const char *body)
+{
+	size_t line_len = 0;
+	const char *p;
+
+	for (p = body; *p != '\0'; p++) {
+		if (*p == '\n') {
+			line_len = 0;
+			continue;
+		}
+		if ((unsigned char)*p >= 0x80 || *p == '\r' ||
+		    ++line_len > GUARD_NOTIFY_MAX_LINE_LEN)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void guard_notify_append_body(string_t *msg, const char *body)
+{
+	struct qp_encoder *qp;
+	const char *p;
+
+	if (guard_notify_body_is_7bit(body)) {
+		str_append(msg, "Content-Transfer-Encoding: 7bit\r\n\r\n");
+		for (p = body; *p != '\0'; p++) {
+			if (*p == '\n')
+				str_append_c(msg, '\r');
+			str_append_c(msg, *p);
+		}
+	} else {
+		str_append(msg, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+		/* Text mode: the encoder turns the engine's LFs into CRLFs. */
+		qp = qp_encoder_init(msg, GUARD_NOTIFY_QP_LINE_LEN, 0);
+		qp_encoder_more(qp, body, strlen(body));
+		qp_encoder_finish(qp);
+		qp_encoder_deinit(&qp);
+	}
+	if (str_len(msg) < 2 ||
+	    strcmp(str_c(msg) + str_len(msg) - 2, "\r\n") != 0)
+		str_append(msg, "\r\n");
+}
+
+static const char *
+guard_notify_message(const struct ag_notification *n, const char *hostname)
+{
+	string_t *msg = t_str_new(1024);
+	guid_128_t guid;
+
+	guid_128_generate(guid);
+	/* to and from were validated by the engine (an '@', no whitespace,
+	   no angle brackets): they cannot break a header line. */
+	str_printfa(msg, "From: %s\r\n", n->from);
+	str_printfa(msg, "To: %s\r\n", n->to);
+	str_append(msg, "Subject: ");
+	/* RFC 2047 encoded words only where needed (a UTF-8 username). */
+	message_header_encode(n->subject, msg);
+	str_append(msg, "\r\n");
+	str_printfa(msg, "Date: %s\r\n", message_date_create(ioloop_time));
+	str_printfa(msg, "Message-ID: <account-guard.%s@%s>\r\n",
+		    guid_128_to_string(guid), hostname);
+	/* RFC 3834: no vacation or bounce loop with the postmaster's mailbox. */
+	str_append(msg, "Auto-Submitted: auto-generated\r\n");
+	str_append(msg, "MIME-Version: 1.0\r\n");
+	str_append(msg, "Content-Type: text/plain; charset=utf-8\r\n");
+	guard_notify_append_body(msg, n->body);
+	return str_c(msg);
+}
+
+static int
+guard_notify_submit(const struct guard_notify_context *ctx,
+		    const struct ag_notification *n, struct event *event,
+		    const char **error_r)
+{
+	struct smtp_submit_settings set;
+	struct smtp_submit_input input;
+	struct smtp_address *rcpt;
+	struct smtp_submit *submit;
+	struct ostream *output;
+	const char *hostname, *error;
+	int ret;
+
+	if (smtp_address_parse_mailbox(pool_datastack_create(), n->to, 0,
+				       &rcpt, &error) < 0) {
+		*error_r = t_strdup_printf(
+			"account_guard_notify: invalid address '%s': %s",
+			str_sanitize(n->to, 256), error);
+		return -1;
+	}
+
+	hostname = ctx->hostname != NULL && ctx->hostname[0] != '\0' ?
+		ctx->hostname : my_hostname;
+	i_zero(&set);
+	set.hostname = hostname;
+	set.submission_timeout = GUARD_NOTIFY_TIMEOUT_SECS;
+	if (n->relay[0] != '\0') {
+		set.submission_host = n->relay;
+		set.submission_ssl = "no";
+	} else {
+		set.sendmail_path = GUARD_NOTIFY_SENDMAIL_PATH;
+	}
+	i_zero(&input);
+	input.event_parent = event;
+	/* auth-worker runs as root unless configured otherwise, and
+	   smtp-submit refuses to exec sendmail as root without this. We run
+	   only the fixed sendmail path, with the address as an argument after
+	   "--" and the mail on stdin. */
+	input.allow_root = TRUE;
+
+	/* A NULL sender is MAIL FROM:<> (sendmail -f <>): nothing bounces
+	   back to anyone. */
+	submit = smtp_submit_init_simple(&input, &set, NULL);
+	smtp_submit_add_rcpt(submit, rcpt);
+	output = smtp_submit_send(submit);
+	/* The SMTP client dot-stuffs the data; sendmail runs with -i. */
+	o_stream_nsend_str(output, guard_notify_message(n, hostname));
+	ret = smtp_submit_run(submit, &error);
+	smtp_submit_deinit(&submit);
+	if (ret <= 0) {
+		*error_r = error != NULL ? error : "unknown error";
+		return -1;
+	}
+	return 0;
+}
+
+void guard_notify(const struct ag_notification *n, void *context)
+{
+	const struct guard_notify_context *ctx = context;
+	struct ag_event ev;
+	struct event *event;
+	const char *error, *via;
+
+	i_zero(&ev);
+	ev.user = n->user;
+	ev.count = -1;
+	ev.recipients = -1;
+	via = n->relay[0] != '\0' ? n->relay : GUARD_NOTIFY_SENDMAIL_PATH;
+
+	T_BEGIN {
+		/* One event for everything this send logs, smtp-submit's
+		   and smtp-client's own errors included: it carries the
+		   recipient and, where the parent's prefix does not name
+		   us, our log prefix. */
+		event = event_create(ctx->event);
+		event_add_str(event, "to", n->to);
+		if (ctx->log_prefix)
+			event_set_append_log_prefix(event, "account_guard: ");
+
+		if (guard_notify_submit(ctx, n, event, &error) == 0) {
+			ev.name = "account_guard_notification_sent";
+			ev.level = AG_LEVEL_INFO;
+			ev.reason = n->reason;
+			ev.message = t_strdup_printf(
+				"Notification sent to %s via %s: %s",
+				str_sanitize(n->to, 256), via, n->subject);
+		} else {
+			/* Nothing else to do: the engine has marked this
+			   incident as notified, and a retry here would hold
+			   the session up again. The log line is the record. */
+			ev.name = "account_guard_backend_failed";
+			ev.level = AG_LEVEL_ERROR;
+			ev.reason = "notification";
+			ev.message = t_strdup_printf(
+				"Sending the notification to %s via %s failed: "
+				"%s (it was: %s)", str_sanitize(n->to, 256),
+				via, error, n->subject);
+		}
+		guard_event_emit(event, &ev, FALSE);
+		event_unref(&event);
+	} T_END;
+}

@@ -1,0 +1,239 @@
+/* Submission plugin "account_guard" (INTERFACE.md §4): every RCPT of the
+   session's account goes to the engine, which counts it in every window of
+   account_guard_recipient_limit, cluster-wide, or refuses it. Loaded only
+   through protocol submission { mail_plugins = $mail_plugins account_guard }.
+   It decides nothing itself. */
+
+#include "lib.h"
+#include "ioloop.h"
+#include "module-context.h"
+#include "mail-user.h"
+#include "submission-common.h"
+#include "submission-recipient.h"
+#include "guard-events.h"
+#include "guard-notify.h"
+
+#include "account-guard.h"
+
+/* The module is built with hidden visibility; only what Dovecot's module
+   loader looks up by name is exported. */
+#define SUBMISSION_GUARD_EXPORT __attribute__((visibility("default")))
+
+#define SUBMISSION_GUARD_ERROR_MAX 1024
+
+/* INTERFACE.md §4: the exact text of a refused recipient. Dovecot puts the
+   path in front of it: "451 4.7.1 <rcpt@example.com> Recipient limit ..." */
+#define SUBMISSION_GUARD_REFUSED_TEXT \
+	"Recipient limit exceeded, try again later"
+/* fail_mode = closed and memcached unreachable. */
+#define SUBMISSION_GUARD_TEMPFAIL_TEXT \
+	"Recipient limit cannot be checked now, try again later"
+/* An invalid account_guard_* setting (RFC 3463 X.3.5: system incorrectly
+   configured). The client learns no more; the log names setting and value. */
+#define SUBMISSION_GUARD_CONFIG_TEXT \
+	"Server configuration error, try again later"
+
+#define SUBMISSION_GUARD_CONTEXT(obj) \
+	MODULE_CONTEXT_REQUIRE(obj, submission_guard_client_module)
+
+struct submission_guard_client {
+	union submission_module_context module_ctx;
+
+	/* Created at the first RCPT from this user's settings (plugin {}
+	   with the userdb fields applied), freed with the client. */
+	struct ag_engine *engine;
+	/* The engine could not be created: its RCPTs get 4.3.5. */
+	bool config_failed;
+};
+
+SUBMISSION_GUARD_EXPORT void account_guard_plugin_init(struct module *module);
+SUBMISSION_GUARD_EXPORT void account_guard_plugin_deinit(void);
+SUBMISSION_GUARD_EXPORT extern const char *account_guard_plugin_version;
+SUBMISSION_GUARD_EXPORT extern const char account_guard_plugin_binary_dependency[];
+
+const char *account_guard_plugin_version = DOVECOT_ABI_VERSION;
+/* An array, not a pointer: the module loader takes the dlsym() address as
+   the string (NOTES §3). Keeps imap, lmtp and doveadm from loading us. */
+const char account_guard_plugin_binary_dependency[] = "submission";
+
+static MODULE_CONTEXT_DEFINE_INIT(submission_guard_client_module,
+				  &submission_module_register);
+
+static submission_client_created_func_t *next_hook_client_created;
+
+static const char *submission_guard_getenv(const char *name, void *context)
+{
+	struct mail_user *user = context;
+
+	return mail_user_plugin_getenv(user, name);
+}
+
+static void submission_guard_on_event(const struct ag_event *ev, void *context)
+{
+	struct client *client = context;
+
+	guard_event_emit(client->user->event, ev, TRUE);
+}
+
+/* Where the invalid value came from, for the postmaster: the engine's error
+   starts with the setting's name. */
+static const char *
+submission_guard_setting_origin(struct mail_user *user, const char *error)
+{
+	const char *const *field, *p, *name;
+
+	p = strchr(error, ':');
+	if (p == NULL || user->userdb_fields == NULL)
+		return "plugin {}";
+	name = t_strdup_until(error, p);
+	for (field = user->userdb_fields; *field != NULL; field++) {
+		if (str_begins(*field, "plugin/"))
+			p = *field + strlen("plugin/");
+		else
+			p = *field;
+		if (str_begins(p, name) && p[strlen(name)] == '=')
+			return "a userdb field of this user";
+	}
+	return "plugin {}";
+}
+
+static struct ag_engine *
+submission_guard_engine(struct client *client,
+			struct submission_guard_client *gclient)
+{
+	char error[SUBMISSION_GUARD_ERROR_MAX];
+	struct ag_event ev;
+
+	if (gclient->engine != NULL || gclient->config_failed)
+		return gclient->engine;
+
+	/* One engine per session: with submission's defaults (client_limit
+	   = 1, service_count = 1) the process's only one. It reads the user's
+	   view of plugin {}, where this user's userdb fields already override
+	   the settings they name - so ag_rcpt() needs no user_getenv, and a
+	   raised client_limit cannot mix up two users' limits. */
+	if (ag_engine_new(submission_guard_getenv, client->user,
+			  &gclient->engine, error, sizeof(error)) == AG_OK)
+		return gclient->engine;
+
+	/* The submission process cannot refuse to start like auth does: it
+	   exists for this one session. Log once, tempfail every RCPT - the
+	   recipient limit must not silently disappear with a typo. */
+	gclient->config_failed = TRUE;
+	i_zero(&ev);
+	ev.name = "account_guard_backend_failed";
+	ev.level = AG_LEVEL_ERROR;
+	ev.reason = "configuration";
+	ev.user = client->user->username;
+	ev.count = -1;
+	ev.recipients = -1;
+	ev.message = t_strdup_printf(
+		"Invalid setting in %s: %s - recipients of this session are "
+		"refused with 451 4.3.5 until it is fixed",
+		submission_guard_setting_origin(client->user, error), error);
+	guard_event_emit(client->user->event, &ev, TRUE);
+	return NULL;
+}
+
+static int
+submission_guard_cmd_rcpt(struct client *client,
+			  struct smtp_server_cmd_ctx *cmd,
+			  struct submission_recipient *srcpt)
+{
+	struct submission_guard_client *gclient =
+		SUBMISSION_GUARD_CONTEXT(client);
+	struct guard_notify_context notify_ctx;
+	struct ag_engine *engine;
+	enum ag_verdict verdict;
+	struct ag_rcpt rcpt;
+
+	/* Anonymous sessions own no account to count; the default handler
+	   refuses their recipients anyway. */
+	if (client->user->anonymous)
+		return gclient->module_ctx.super.cmd_rcpt(client, cmd, srcpt);
+
+	if ((engine = submission_guard_engine(client, gclient)) == NULL) {
+		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.3.5",
+					    SUBMISSION_GUARD_CONFIG_TEXT);
+		return -1;
+	}
+
+	i_zero(&notify_ctx);
+	notify_ctx.event = client->user->event;
+	notify_ctx.log_prefix = TRUE;
+	notify_ctx.hostname = client->set->hostname;
+
+	i_zero(&rcpt);
+	rcpt.user = client->user->username;
+	rcpt.now = ioloop_time;
+	/* No user_getenv: the engine was built from this user's settings,
+	   overrides included. */
+	rcpt.on_notify = guard_notify;
+	rcpt.notify_context = &notify_ctx;
+
+	/* Counted here, before the relay sees the RCPT: the engine checks and
+	   counts in one step, and only a check made before relaying can still
+	   refuse. A recipient the relay then rejects stays counted - for a
+	   thief's address list as much as for a typo. The engine reports every
+	   outcome through events and sets the verdict by mode and fail_mode in
+	   every case, so its return value adds nothing here. */
+	(void)ag_rcpt(engine, &rcpt, &verdict, submission_guard_on_event,
+		      client);
+
+	switch (verdict) {
+	case AG_VERDICT_ALLOW:
+		return gclient->module_ctx.super.cmd_rcpt(client, cmd, srcpt);
+	case AG_VERDICT_REFUSE:
+		/* Not counted; the transaction's other recipients go on. */
+		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1",
+					    SUBMISSION_GUARD_REFUSED_TEXT);
+		return -1;
+	case AG_VERDICT_TEMPFAIL:
+		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1",
+					    SUBMISSION_GUARD_TEMPFAIL_TEXT);
+		return -1;
+	}
+	/* A verdict this glue does not know (newer engine): not a reason to
+	   let the recipient through. */
+	e_error(client->user->event, "account_guard: Unknown verdict %d",
+		(int)verdict);
+	smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1",
+				    SUBMISSION_GUARD_TEMPFAIL_TEXT);
+	return -1;
+}
+
+static void submission_guard_client_destroy(struct client *client)
+{
+	struct submission_guard_client *gclient =
+		SUBMISSION_GUARD_CONTEXT(client);
+
+	ag_engine_free(&gclient->engine);
+	gclient->module_ctx.super.destroy(client);
+}
+
+static void submission_guard_client_created(struct client **clientp)
+{
+	struct client *client = *clientp;
+	struct submission_guard_client *gclient;
+
+	gclient = p_new(client->pool, struct submission_guard_client, 1);
+	gclient->module_ctx.super = client->v;
+	client->v.cmd_rcpt = submission_guard_cmd_rcpt;
+	client->v.destroy = submission_guard_client_destroy;
+	MODULE_CONTEXT_SET(client, submission_guard_client_module, gclient);
+
+	if (next_hook_client_created != NULL)
+		next_hook_client_created(clientp);
+}
+
+void account_guard_plugin_init(struct module *module ATTR_UNUSED)
+{
+	next_hook_client_created =
+		submission_client_created_hook_set(
+			submission_guard_client_created);
+}
+
+void account_guard_plugin_deinit(void)
+{
+	(void)submission_client_created_hook_set(next_hook_client_created);
+}
