@@ -15,7 +15,8 @@ namespace {
 // A /24 costs 9 bytes, so a default history of ~11 networks stays near 100 bytes.
 constexpr std::uint8_t format_version = 1;
 constexpr std::size_t max_reason = 1024;
-constexpr std::size_t max_entries_decoded = 4096;
+// Above the largest history a limit allows (max_network_limit + 1 in settings.cc).
+constexpr std::size_t max_entries_decoded = 16384;
 
 void put_u8(std::string &out, std::uint8_t v) { out.push_back(static_cast<char>(v)); }
 void put_u16(std::string &out, std::uint16_t v)

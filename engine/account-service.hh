@@ -11,6 +11,7 @@
 #include "settings.hh"
 #include "store.hh"
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,8 +42,13 @@ struct AccountStatus {
 
 class AccountService {
 public:
-	AccountService(Store &store, std::string key_prefix)
-		: store_(store), key_prefix_(std::move(key_prefix)) {}
+	// backoff(attempt) runs after the attempt-th lost compare-and-swap race (from 0); the
+	// default sleeps a little, tests pass a function that does not.
+	AccountService(Store &store, std::string key_prefix,
+		       std::function<void(int)> backoff = jittered_backoff)
+		: store_(store), key_prefix_(std::move(key_prefix)), backoff_(std::move(backoff)) {}
+
+	static void jittered_backoff(int attempt);
 
 	// Budget: one read, plus one compare-and-swap when something changed (more only when
 	// another node wrote the same account in between).
@@ -62,6 +68,7 @@ private:
 
 	Store &store_;
 	std::string key_prefix_;
+	std::function<void(int)> backoff_;
 };
 
 } // namespace account_guard
