@@ -73,17 +73,111 @@ std::optional<AccountRecord> AccountService::read(const std::optional<Versioned>
 	return record;
 }
 
+std::string AccountService::replica_key(const std::string &primary, std::string_view user)
+{
+	const std::string base = account_key(key_prefix_, KeyKind::lock, user);
+	// Placement is a hash of the key: a handful of suffixes finds another server with
+	// near certainty when there is one.
+	for (int i = 0; i < 32; i++) {
+		std::string candidate = i == 0 ? base : base + "." + std::to_string(i);
+		if (!store_.same_server(primary, candidate))
+			return candidate;
+	}
+	return std::string();
+}
+
+std::optional<Lock> AccountService::read_replica(const std::string &replica, std::string_view user)
+{
+	if (replica.empty())
+		return std::nullopt;
+	std::vector<Event> ignored;
+	auto record = read(store_.gets(replica), user, ignored);
+	if (!record || !record->lock)
+		return std::nullopt;
+	return record->lock;
+}
+
+void AccountService::write_replica(const std::string &replica, const Lock &lock, std::string_view user,
+				   std::vector<Event> &events)
+{
+	if (replica.empty())
+		return;
+	AccountRecord only_lock;
+	only_lock.lock = lock;
+	try {
+		store_.set(replica, encode(only_lock), 0);
+	} catch (const StoreError &e) {
+		Event ev;
+		ev.name = "account_guard_backend_failed";
+		ev.level = Level::warning;
+		ev.user = printable(user);
+		ev.reason = "lock replica";
+		ev.message = std::string("the lock is stored, but its replica could not be: ") + e.what();
+		events.push_back(std::move(ev));
+	}
+}
+
+void AccountService::remove_replica(const std::string &replica, std::string_view user,
+				    std::vector<Event> &events)
+{
+	if (replica.empty())
+		return;
+	try {
+		store_.remove(replica);
+	} catch (const StoreError &e) {
+		Event ev;
+		ev.name = "account_guard_backend_failed";
+		ev.level = Level::warning;
+		ev.user = printable(user);
+		ev.reason = "lock replica";
+		ev.message = std::string("the lock is lifted, but its replica could not be removed: ") + e.what();
+		events.push_back(std::move(ev));
+	}
+}
+
 LoginResult AccountService::login(const Settings &settings, const LoginInput &login)
 {
 	LoginResult result;
 	if (!login_needs_state(settings, login.service))
 		return result;
 	const std::string key = account_key(key_prefix_, KeyKind::account, login.user);
+	const std::string replica = replica_key(key, login.user);
 	for (Retries retry; retry.another(); retry.next()) {
 		std::vector<Event> read_events;
-		auto stored = store_.gets(key);
+		std::optional<Versioned> stored;
+		try {
+			stored = store_.gets(key);
+		} catch (const StoreError &) {
+			// The account record's server is gone: its lock, if any, must still hold.
+			std::optional<Lock> lock = read_replica(replica, login.user);
+			if (!lock)
+				throw;
+			AccountRecord locked;
+			locked.lock = *lock;
+			LoginDecision d = decide_login(settings, locked, login);
+			if (d.record.lock) {
+				result.verdict = d.verdict;
+				result.events = std::move(d.events);
+				return result;
+			}
+			throw; // a changed password lifts the lock once the record can be written
+		}
 		auto current = read(stored, login.user, read_events);
+		bool restored = false;
+		if (!current) {
+			// No account record: expired (the usual case), or lost with its server or to
+			// eviction. A lock replica tells the two apart.
+			if (std::optional<Lock> lock = read_replica(replica, login.user)) {
+				current = AccountRecord{};
+				current->lock = *lock;
+				restored = true;
+			}
+		}
 		LoginDecision d = decide_login(settings, current, login);
+		if (restored && d.record.lock && !d.write) {
+			d.write = true; // put the lock back into the account record
+			d.expires = 0;
+		}
 		if (d.write) {
 			CasResult r = store_.compare_and_swap(key, encode(d.record), stored ? stored->cas : 0,
 							      static_cast<std::time_t>(d.expires));
@@ -93,9 +187,14 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 			}
 		}
 		result.verdict = d.verdict;
-		if (d.locked_now && !settings.notify.empty())
-			result.notification = lock_notification(login.user, *d.record.lock, d.record);
 		result.events = std::move(read_events);
+		if (d.locked_now) {
+			write_replica(replica, *d.record.lock, login.user, result.events);
+			if (!settings.notify.empty())
+				result.notification = lock_notification(login.user, *d.record.lock, d.record);
+		} else if (current && current->lock && !d.record.lock) {
+			remove_replica(replica, login.user, result.events);
+		}
 		for (Event &e : d.events)
 			result.events.push_back(std::move(e));
 		return result;
@@ -165,9 +264,16 @@ AccountStatus AccountService::status(const Settings &settings, std::string_view 
 	if (counts)
 		recipients = decode_recipients(counts->value);
 	st.recipients = format_recipient_counts(recipients.value_or(RecipientRecord{}), settings.recipient_limit, now);
-	auto record = read(store_.gets(account_key(key_prefix_, KeyKind::account, user)), user, ignored);
-	if (!record)
-		return st;
+	const std::string key = account_key(key_prefix_, KeyKind::account, user);
+	auto record = read(store_.gets(key), user, ignored);
+	if (!record) {
+		if (std::optional<Lock> lock = read_replica(replica_key(key, user), user)) {
+			record = AccountRecord{};
+			record->lock = *lock;
+		} else {
+			return st;
+		}
+	}
 	if (record->lock) {
 		st.locked = true;
 		st.reason = record->lock->reason;
@@ -211,6 +317,7 @@ std::vector<Event> AccountService::lock(std::string_view user, std::string_view 
 		e.reason = "administrator";
 		e.message = "account locked by administrator: " + printable(lock.reason);
 		events.push_back(std::move(e));
+		write_replica(replica_key(key, user), lock, user, events);
 		return events;
 	}
 	throw StoreError("account record of " + printable(user) + " kept changing");
@@ -221,6 +328,8 @@ std::vector<Event> AccountService::unlock(std::string_view user, bool reset_reci
 	std::vector<Event> events;
 	const std::string key = account_key(key_prefix_, KeyKind::account, user);
 	auto record = read(store_.gets(key), user, events);
+	// The replica goes first: a lock must never come back from it after an unlock.
+	remove_replica(replica_key(key, user), user, events);
 	store_.remove(key);
 	if (reset_recipients) {
 		store_.remove(account_key(key_prefix_, KeyKind::recipients, user));

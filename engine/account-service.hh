@@ -63,6 +63,17 @@ public:
 	std::vector<Event> unlock(std::string_view user, bool reset_recipients);
 
 private:
+	// The key of the lock replica: on a server other than `primary`'s, or empty when the
+	// store has only one server.
+	std::string replica_key(const std::string &primary, std::string_view user);
+	// The lock held by the replica, if any.
+	std::optional<Lock> read_replica(const std::string &replica, std::string_view user);
+	// Writes / removes the replica; a failure is reported, never thrown: the primary record
+	// already holds the truth, the replica only guards against losing its server.
+	void write_replica(const std::string &replica, const Lock &lock, std::string_view user,
+			   std::vector<Event> &events);
+	void remove_replica(const std::string &replica, std::string_view user, std::vector<Event> &events);
+
 	std::optional<AccountRecord> read(const std::optional<Versioned> &stored, std::string_view user,
 					  std::vector<Event> &events);
 

@@ -12,6 +12,7 @@ enum class KeyKind : char {
 	account = 'a',    // AccountRecord: lock + login history
 	recipients = 'r', // recipient counters (submission)
 	notified = 'n',   // notification de-duplication marker
+	lock = 'l',       // replica of a lock, on another server than the account record
 };
 
 std::string account_key(std::string_view prefix, KeyKind kind, std::string_view user);

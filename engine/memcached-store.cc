@@ -362,6 +362,15 @@ bool MemcachedStore::add(std::string_view key, std::string_view value, std::time
 	}
 }
 
+bool MemcachedStore::same_server(std::string_view a, std::string_view b)
+{
+	// Placement is a pure function of the key and the server list (ketama): no I/O.
+	memcached_return_t rc_a, rc_b;
+	const memcached_instance_st *server_a = memcached_server_by_key(memc_.get(), a.data(), a.size(), &rc_a);
+	const memcached_instance_st *server_b = memcached_server_by_key(memc_.get(), b.data(), b.size(), &rc_b);
+	return server_a == server_b;
+}
+
 void MemcachedStore::remove(std::string_view key)
 {
 	check_suspended("delete", key);

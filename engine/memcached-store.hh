@@ -53,6 +53,7 @@ public:
 	void set(std::string_view key, std::string_view value, std::time_t expires) override;
 	bool add(std::string_view key, std::string_view value, std::time_t expires) override;
 	void remove(std::string_view key) override;
+	bool same_server(std::string_view a, std::string_view b) override;
 
 	// "host:port,host:port", as used in error messages.
 	const std::string &servers_text() const { return servers_text_; }

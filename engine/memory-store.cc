@@ -9,6 +9,33 @@ void MemoryStore::check_available()
 		throw StoreError("memory store: unavailable (simulated outage)");
 }
 
+void MemoryStore::check_available(std::string_view key)
+{
+	check_available();
+	if (down_[server_of(key)])
+		throw StoreError("memory store: server " + std::to_string(server_of(key)) + " down (simulated)");
+}
+
+unsigned int MemoryStore::server_of(std::string_view key) const
+{
+	return static_cast<unsigned int>(std::hash<std::string_view>{}(key) % servers_);
+}
+
+bool MemoryStore::same_server(std::string_view a, std::string_view b)
+{
+	return server_of(a) == server_of(b);
+}
+
+void MemoryStore::wipe_server(unsigned int server)
+{
+	for (auto it = items_.begin(); it != items_.end();) {
+		if (server_of(it->first) == server)
+			it = items_.erase(it);
+		else
+			++it;
+	}
+}
+
 const std::string &MemoryStore::key_buffer(std::string_view key)
 {
 	key_buffer_.assign(key.data(), key.size());
@@ -29,7 +56,7 @@ MemoryStore::Item *MemoryStore::find_live(std::string_view key)
 
 std::optional<Versioned> MemoryStore::gets(std::string_view key)
 {
-	check_available();
+	check_available(key);
 	Item *item = find_live(key);
 	if (item == nullptr)
 		return std::nullopt;
@@ -43,7 +70,7 @@ CasResult MemoryStore::compare_and_swap(std::string_view key, std::string_view v
 		auto hook = std::move(before_cas_);
 		hook();
 	}
-	check_available();
+	check_available(key);
 	Item *item = find_live(key);
 	if (cas == 0) {
 		if (item != nullptr)
@@ -57,13 +84,13 @@ CasResult MemoryStore::compare_and_swap(std::string_view key, std::string_view v
 
 void MemoryStore::set(std::string_view key, std::string_view value, std::time_t expires)
 {
-	check_available();
+	check_available(key);
 	items_[std::string(key)] = Item{std::string(value), next_cas_++, expires};
 }
 
 bool MemoryStore::add(std::string_view key, std::string_view value, std::time_t expires)
 {
-	check_available();
+	check_available(key);
 	if (find_live(key) != nullptr)
 		return false;
 	items_[std::string(key)] = Item{std::string(value), next_cas_++, expires};
@@ -72,7 +99,7 @@ bool MemoryStore::add(std::string_view key, std::string_view value, std::time_t 
 
 void MemoryStore::remove(std::string_view key)
 {
-	check_available();
+	check_available(key);
 	items_.erase(key_buffer(key));
 }
 

@@ -7,12 +7,16 @@
 
 #include <functional>
 #include <unordered_map>
+#include <vector>
 
 namespace account_guard {
 
 class MemoryStore : public Store {
 public:
-	explicit MemoryStore(std::function<std::time_t()> clock) : clock_(std::move(clock)) {}
+	// `servers` simulates a cluster: keys are spread over that many servers, each of which a
+	// test can take down or wipe (a restart).
+	explicit MemoryStore(std::function<std::time_t()> clock, unsigned int servers = 1)
+		: clock_(std::move(clock)), servers_(servers), down_(servers, false) {}
 
 	std::optional<Versioned> gets(std::string_view key) override;
 	CasResult compare_and_swap(std::string_view key, std::string_view value, std::uint64_t cas,
@@ -20,6 +24,13 @@ public:
 	void set(std::string_view key, std::string_view value, std::time_t expires) override;
 	bool add(std::string_view key, std::string_view value, std::time_t expires) override;
 	void remove(std::string_view key) override;
+	bool same_server(std::string_view a, std::string_view b) override;
+
+	unsigned int server_of(std::string_view key) const;
+	// Calls for keys on a down server throw StoreError.
+	void set_server_down(unsigned int server, bool down) { down_.at(server) = down; }
+	// Forgets every key on that server, as a memcached restart does.
+	void wipe_server(unsigned int server);
 
 	// Every call throws StoreError while unavailable.
 	void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
@@ -37,6 +48,7 @@ private:
 		std::time_t expires;
 	};
 	Item *find_live(std::string_view key);
+	void check_available(std::string_view key);
 	// Lookups reuse this buffer: the engine benchmark measures the engine, not malloc.
 	const std::string &key_buffer(std::string_view key);
 	void check_available();
@@ -46,6 +58,8 @@ private:
 	std::string key_buffer_;
 	std::uint64_t next_cas_ = 1;
 	bool unavailable_ = false;
+	unsigned int servers_;
+	std::vector<bool> down_;
 	std::function<void()> before_cas_;
 	std::size_t operations_ = 0;
 };

@@ -9,6 +9,8 @@ import os
 import signal
 import time
 
+import pytest
+
 import sandbox
 from conftest import PASSWORDS
 
@@ -82,3 +84,36 @@ def test_memcached_restart_is_survived(make_dovecot, memcached):
             break
         assert time.monotonic() < deadline, f"{st}\n{d.log_tail(30)}"
         time.sleep(0.5)
+
+
+@pytest.fixture
+def second_memcached():
+    mc = sandbox.Memcached()
+    mc.start()
+    yield mc
+    mc.stop()
+
+
+@pytest.mark.parametrize("lost", [0, 1], ids=["first-server-lost", "second-server-lost"])
+def test_lock_survives_losing_either_of_two_memcached_servers(make_dovecot, memcached,
+                                                              second_memcached, lost):
+    servers = [memcached, second_memcached]
+    d = make_dovecot(settings={"account_guard_ip_limit": "3/1h",
+                               "account_guard_memcached_servers":
+                                   f"{memcached.address} {second_memcached.address}"})
+    for n in range(3):
+        assert d.auth_test("alice", ALICE, f"198.18.{n}.1")[0] == 0
+    assert d.auth_test("alice", ALICE, "198.18.3.1")[0] == sandbox.EX_AUTH_FAILED
+    # One server restarts (its data gone): whichever held the account record or its
+    # lock replica, the lock holds.
+    servers[lost].restart()
+    for n in range(5):
+        code, out = d.auth_test("alice", ALICE, f"198.18.{10 + n}.1")
+        assert code == sandbox.EX_AUTH_FAILED and "Account locked" in out, out
+        time.sleep(0.5)
+    st = json.loads(d.account_status("alice")[1])[0]
+    assert st["locked"] == "yes"
+    # And while that server is down altogether.
+    servers[lost].stop()
+    code, out = d.auth_test("alice", ALICE, "198.18.20.1")
+    assert code == sandbox.EX_AUTH_FAILED and "Account locked" in out, out

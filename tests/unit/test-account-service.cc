@@ -230,3 +230,118 @@ TEST_CASE("account-service: a dry run mails nobody")
 	CHECK(r.allowed);
 	CHECK_FALSE(r.notification);
 }
+
+namespace {
+
+// Three simulated memcached servers: the account record and its lock replica on two of them.
+struct Cluster {
+	std::time_t now = 1790000000;
+	MemoryStore store{[this] { return now; }, 3};
+	Settings s = parse_settings([](const char *name) -> const char * {
+		return std::string(name) == "account_guard_ip_limit" ? "2/1h" : nullptr;
+	});
+	AccountService service{store, "ag:", [](int) {}};
+
+	Verdict login(const std::string &ip, std::string_view password = "pw-one")
+	{
+		LoginInput in;
+		in.user = "alice";
+		in.service = "smtp";
+		in.ip = parse_ip(ip);
+		in.password = password;
+		in.now = static_cast<std::uint32_t>(now);
+		in.new_salt = 9;
+		return service.login(s, in).verdict;
+	}
+	void lock_by_logins()
+	{
+		login("192.0.2.1");
+		login("198.51.100.1");
+		REQUIRE(login("203.0.113.1") == Verdict::refuse);
+	}
+	unsigned int primary() { return store.server_of(account_key("ag:", KeyKind::account, "alice")); }
+	unsigned int replica()
+	{
+		for (unsigned int server = 0; server < 3; server++) {
+			if (server != primary()) {
+				// The replica is the one lock key of alice's on another server.
+				for (int i = 0; i < 32; i++) {
+					std::string base = account_key("ag:", KeyKind::lock, "alice");
+					std::string key = i == 0 ? base : base + "." + std::to_string(i);
+					if (store.server_of(key) != primary() && store.gets(key))
+						return store.server_of(key);
+				}
+			}
+		}
+		FAIL("no lock replica on another server");
+		return 0;
+	}
+	bool locked() { return service.status(s, "alice", static_cast<std::uint32_t>(now)).locked; }
+};
+
+} // namespace
+
+TEST_CASE("account-service: a lock survives a restart of the account record's server")
+{
+	Cluster c;
+	c.lock_by_logins();
+	REQUIRE(c.replica() != c.primary());
+	c.store.wipe_server(c.primary());
+	CHECK(c.locked());
+	CHECK(c.login("192.0.2.1") == Verdict::refuse);
+	// ...and is written back into a fresh account record.
+	c.store.wipe_server(c.replica());
+	CHECK(c.login("192.0.2.1") == Verdict::refuse);
+}
+
+TEST_CASE("account-service: a lock holds while the account record's server is down")
+{
+	Cluster c;
+	c.lock_by_logins();
+	c.store.set_server_down(c.primary(), true);
+	CHECK(c.login("192.0.2.1") == Verdict::refuse);
+	// Without a lock, a down server is a backend failure for fail_mode to decide.
+	LoginInput in;
+	in.user = "bob";
+	in.service = "smtp";
+	in.now = static_cast<std::uint32_t>(c.now);
+	if (c.store.server_of(account_key("ag:", KeyKind::account, "bob")) == c.primary())
+		CHECK_THROWS_AS(c.service.login(c.s, in), StoreError);
+}
+
+TEST_CASE("account-service: losing the replica's server loses no lock")
+{
+	Cluster c;
+	c.lock_by_logins();
+	unsigned int replica = c.replica();
+	c.store.wipe_server(replica);
+	CHECK(c.login("192.0.2.1") == Verdict::refuse);
+	c.store.set_server_down(replica, true);
+	CHECK(c.login("192.0.2.1") == Verdict::refuse);
+}
+
+TEST_CASE("account-service: an unlock removes the replica, so no lock comes back")
+{
+	Cluster c;
+	c.lock_by_logins();
+	unsigned int primary = c.primary();
+	CHECK(c.login("192.0.2.1", "a new password") == Verdict::allow); // password changed
+	c.store.wipe_server(primary);
+	CHECK(c.login("192.0.2.1", "a new password") == Verdict::allow);
+	CHECK_FALSE(c.locked());
+
+	c.lock_by_logins();
+	c.service.unlock("alice", false);
+	c.store.wipe_server(primary);
+	CHECK_FALSE(c.locked());
+	CHECK(c.login("192.0.2.1", "a new password") == Verdict::allow);
+}
+
+TEST_CASE("account-service: an administrator's lock is replicated too")
+{
+	Cluster c;
+	c.service.lock("alice", "abuse desk", static_cast<std::uint32_t>(c.now));
+	c.store.wipe_server(c.primary());
+	CHECK(c.locked());
+	CHECK(c.service.status(c.s, "alice", static_cast<std::uint32_t>(c.now)).reason == "abuse desk");
+}
