@@ -1,4 +1,5 @@
-"""dovecot-account-guard demo: an account locked by logins from many networks, refused, unlocked.
+"""dovecot-account-guard demo: an account locked by logins from many networks, refused, unlocked;
+a sender stopped at its recipient limit; the postmaster told once per incident.
 
 Starts a private memcached and a sandboxed Dovecot on 127.0.0.1 (tests/integration/sandbox.py),
 logs in over real SMTP AUTH and IMAP with simulated client addresses (XCLIENT / ID from the
@@ -15,9 +16,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import sandbox  # noqa: E402
+import submission_helpers as submission  # noqa: E402
 
 USERS = {"alice": "Alice-demo-pw-4Kq8", "bob": "Bob-demo-pw-9Jw2"}
 LIMIT = "10/1h"
+RCPT_LIMIT = "5/1h"
+POSTMASTER = "postmaster@test.invalid"
 COLOR = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
 
 
@@ -67,6 +71,8 @@ def main():
 
     memcached = sandbox.Memcached()
     dovecot = None
+    # The postmaster's mailbox: an SMTP sink on 127.0.0.1 that notifications are relayed to.
+    postmaster = submission.Sink()
 
     def stop(*_):
         raise KeyboardInterrupt
@@ -74,9 +80,17 @@ def main():
     signal.signal(signal.SIGTERM, stop)
     try:
         memcached.start()
-        settings = {"account_guard_ip_limit": LIMIT}
-        dovecot = sandbox.Dovecot(memcached, settings=settings, users=USERS)
+        postmaster.start()
+        settings = {"account_guard_ip_limit": LIMIT,
+                    "account_guard_recipient_limit": RCPT_LIMIT,
+                    "account_guard_notify": POSTMASTER,
+                    "account_guard_notify_relay": postmaster.address}
+        dovecot = sandbox.Dovecot(memcached, settings=settings, users=USERS,
+                                  mail_plugin_dir=submission.plugin_dir(),
+                                  extra_conf=submission.SUBMISSION_CONF)
         dovecot.start()
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(dovecot.relay_maildir, sub), exist_ok=True)
 
         step(1, "A sandboxed Dovecot with the account_guard passdb, memcached as shared state")
         say(f"  memcached       127.0.0.1:{memcached.port}")
@@ -90,8 +104,12 @@ def main():
         for key, value in dovecot.settings.items():
             say(f"      {key} = {value}")
         say("    }")
+        say("    protocol submission { mail_plugins = $mail_plugins account_guard }")
         say(f"  => more than {LIMIT.split('/')[0]} distinct client networks within "
-            f"{LIMIT.split('/')[1]} lock the account")
+            f"{LIMIT.split('/')[1]} lock the account;")
+        say(f"     more than {RCPT_LIMIT.split('/')[0]} recipients within "
+            f"{RCPT_LIMIT.split('/')[1]} get 451 on submission; the postmaster gets one mail "
+            "per incident")
 
         step(2, "alice logs in over SMTP AUTH (submission) from 10 different networks")
         for n in range(1, 11):
@@ -134,7 +152,38 @@ def main():
         ok, text = dovecot.imap_login("alice", USERS["alice"], network(12))
         say(f"  a1 LOGIN alice -> {good('OK ' + text) if ok else bad('NO ' + text)}")
 
-        step(9, "what the guard logged (Dovecot log, account_guard lines)")
+        step(9, f"bob sends one message to 7 recipients (limit {RCPT_LIMIT})")
+        with submission.SmtpClient(dovecot.submission_port) as smtp:
+            smtp.login("bob", USERS["bob"], network(30))
+            smtp.mail_from("bob@test.invalid")
+            accepted = []
+            for n in range(1, 8):
+                rcpt = f"friend{n}@example.net"
+                reply = smtp.rcpt(rcpt)[-1]
+                if reply.startswith("250"):
+                    accepted.append(rcpt)
+                say(f"  RCPT TO:<{rcpt}> -> {good(reply) if reply.startswith('250') else bad(reply)}")
+            reply = smtp.data("Subject: hello\n\nA normal mail.\n")[-1]
+            say(f"  DATA -> {good(reply)}  (delivered to the {len(accepted)} accepted recipients)")
+        code, out, err = dovecot.doveadm("-f", "pager", "account-status", "bob")
+        say("  doveadm account-status bob:")
+        for line in out.rstrip().splitlines():
+            if line.startswith(("user", "locked", "recipients")):
+                say("    " + line)
+
+        step(10, f"the postmaster's mailbox ({POSTMASTER}): one mail per incident")
+        mails = postmaster.wait_for(2, timeout=10)
+        for m in mails:
+            msg = m.message
+            say(f"  envelope from <{m.mail_from.strip('<>')}>  "
+                f"From: {msg['From']}  Auto-Submitted: {msg['Auto-Submitted']}")
+            say(f"  Subject: {style('1', msg['Subject'])}")
+            for line in m.text.splitlines()[:12]:
+                if line.strip():
+                    say("    | " + line)
+            say()
+
+        step(11, "what the guard logged (Dovecot log, account_guard lines)")
         for line in guard_log_lines(dovecot.log()):
             say("  " + line)
         say()
@@ -154,6 +203,7 @@ def main():
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if dovecot is not None:
             dovecot.cleanup()
+        postmaster.stop()
         memcached.stop()
 
 
