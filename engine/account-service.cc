@@ -61,14 +61,10 @@ std::optional<AccountRecord> AccountService::read(const std::optional<Versioned>
 	if (!record) {
 		// memcached values are untrusted input: a record we cannot read is replaced, and
 		// said so once per occurrence.
-		Event e;
-		e.name = "account_guard_backend_failed";
-		e.level = Level::warning;
-		e.user = printable(user);
-		e.reason = "corrupt record";
-		e.message = "stored account record is malformed (" + std::to_string(stored->value.size()) +
-			    " bytes); starting from an empty record";
-		events.push_back(std::move(e));
+		events.push_back(backend_failed(Level::warning, printable(user), "corrupt record",
+						"stored account record is malformed (" +
+							std::to_string(stored->value.size()) +
+							" bytes); starting from an empty record"));
 	}
 	return record;
 }
@@ -107,12 +103,8 @@ void AccountService::write_replica(const std::string &replica, const Lock &lock,
 	try {
 		store_.set(replica, encode(only_lock), 0);
 	} catch (const StoreError &e) {
-		Event ev;
-		ev.name = "account_guard_backend_failed";
-		ev.level = Level::warning;
-		ev.user = printable(user);
-		ev.reason = "lock replica";
-		ev.message = std::string("the lock is stored, but its replica could not be: ") + e.what();
+		Event ev = backend_failed(Level::warning, printable(user), "lock replica",
+						std::string("the lock is stored, but its replica could not be: ") + e.what());
 		events.push_back(std::move(ev));
 	}
 }
@@ -125,12 +117,8 @@ void AccountService::remove_replica(const std::string &replica, std::string_view
 	try {
 		store_.remove(replica);
 	} catch (const StoreError &e) {
-		Event ev;
-		ev.name = "account_guard_backend_failed";
-		ev.level = Level::warning;
-		ev.user = printable(user);
-		ev.reason = "lock replica";
-		ev.message = std::string("the lock is lifted, but its replica could not be removed: ") + e.what();
+		Event ev = backend_failed(Level::warning, printable(user), "lock replica",
+						std::string("the lock is lifted, but its replica could not be removed: ") + e.what());
 		events.push_back(std::move(ev));
 	}
 }
@@ -215,13 +203,8 @@ RcptResult AccountService::rcpt(const Settings &settings, std::string_view user,
 		if (stored) {
 			current = decode_recipients(stored->value);
 			if (!current) {
-				Event e;
-				e.name = "account_guard_backend_failed";
-				e.level = Level::warning;
-				e.user = printable(user);
-				e.reason = "corrupt record";
-				e.message = "stored recipient counts are malformed; starting from zero";
-				result.events.push_back(std::move(e));
+				result.events.push_back(backend_failed(Level::warning, printable(user), "corrupt record",
+								       "stored recipient counts are malformed; starting from zero"));
 			}
 		}
 		RcptDecision d = decide_rcpt(settings, current, user, now);

@@ -64,13 +64,10 @@ enum ag_verdict report_backend_failure(ag_engine *engine, const Settings &settin
 				       void *context)
 {
 	const bool closed = settings.fail_mode == FailMode::closed;
-	Event e;
-	e.name = "account_guard_backend_failed";
-	e.level = engine->backend_failing ? Level::debug : Level::warning;
-	e.user = printable(user);
-	e.reason = "memcached";
-	e.message = "memcached failed: " + what + " (" + subject +
-		    (closed ? " refused temporarily, fail_mode=closed)" : " allowed, fail_mode=open)");
+	Event e = backend_failed(engine->backend_failing ? Level::debug : Level::warning, printable(user),
+				 "memcached",
+				 "memcached failed: " + what + " (" + subject +
+					 (closed ? " refused temporarily, fail_mode=closed)" : " allowed, fail_mode=open)"));
 	engine->backend_failing = true;
 	emit(e, on_event, context);
 	return failure_verdict(settings);
@@ -78,12 +75,8 @@ enum ag_verdict report_backend_failure(ag_engine *engine, const Settings &settin
 
 void report_internal_error(std::string_view user, const char *what, ag_event_fn *on_event, void *context)
 {
-	Event e;
-	e.name = "account_guard_backend_failed";
-	e.level = Level::error;
-	e.user = printable(user);
-	e.reason = "internal error";
-	e.message = std::string("internal error: ") + what;
+	Event e = backend_failed(Level::error, printable(user), "internal error",
+					std::string("internal error: ") + what);
 	emit(e, on_event, context);
 }
 
@@ -125,12 +118,8 @@ const Settings *effective_settings(ag_engine *engine, std::string_view user, ag_
 		});
 		return &storage;
 	} catch (const SettingError &e) {
-		Event ev;
-		ev.name = "account_guard_backend_failed";
-		ev.level = Level::error;
-		ev.user = printable(user);
-		ev.reason = "invalid user setting";
-		ev.message = std::string("invalid per-user setting: ") + e.what();
+		Event ev = backend_failed(Level::error, printable(user), "invalid user setting",
+						std::string("invalid per-user setting: ") + e.what());
 		emit(ev, on_event, event_context);
 		return nullptr;
 	}

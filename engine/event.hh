@@ -22,4 +22,17 @@ struct Event {
 	long long recipients = -1;
 };
 
+// An account_guard_backend_failed event: something the guard depends on failed (memcached,
+// a database file, a stored value, a setting); reason says which.
+inline Event backend_failed(Level level, std::string user, const char *reason, std::string message)
+{
+	Event e;
+	e.name = "account_guard_backend_failed";
+	e.level = level;
+	e.user = std::move(user);
+	e.reason = reason;
+	e.message = std::move(message);
+	return e;
+}
+
 } // namespace account_guard

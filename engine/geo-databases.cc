@@ -31,10 +31,7 @@ void refresh_one(MmdbDatabase *db, const char *setting, std::vector<Event> &even
 		e.message = std::string(setting) + ": switched to the new '" + db->path() + "'";
 		break;
 	case MmdbDatabase::Reload::failed:
-		e.name = "account_guard_backend_failed";
-		e.level = Level::error;
-		e.reason = "geoip database";
-		e.message = std::string(setting) + ": " + error;
+		e = backend_failed(Level::error, "", "geoip database", std::string(setting) + ": " + error);
 		break;
 	}
 	events.push_back(std::move(e));

@@ -17,6 +17,7 @@
 #include "password-hash.hh"
 #include "password-settings.hh"
 #include "policy.hh"
+#include "text.hh" // printable(): the engine's, for user names from input
 #include "update-command.hh"
 
 #include <signal.h>
@@ -64,24 +65,6 @@ int config_error(const std::string &problem)
 {
 	std::fprintf(stderr, "%s: %s\n", program, problem.c_str());
 	return exit_usage;
-}
-
-// A user name from input, safe for one output line.
-std::string printable(std::string_view text)
-{
-	static const char hex[] = "0123456789abcdef";
-	std::string out;
-	for (std::size_t i = 0; i < text.size() && out.size() < 256; i++) {
-		unsigned char c = static_cast<unsigned char>(text[i]);
-		if (c < 0x20 || c == 0x7f || c == '\\') {
-			out += "\\x";
-			out += hex[c >> 4];
-			out += hex[c & 15];
-		} else {
-			out += static_cast<char>(c);
-		}
-	}
-	return out;
 }
 
 std::string json_string(std::string_view text)
