@@ -12,6 +12,7 @@
 
 #include "account-guard.h"
 #include "breached-builder.hh"
+#include "chpasswd-line.hh"
 #include "dovecot-config.hh"
 #include "line-reader.hh"
 #include "password-hash.hh"
@@ -309,26 +310,22 @@ int cmd_chpasswd(const std::string &config_path, int argc, char **argv)
 		if (line.empty())
 			continue;
 		any = true;
-		const std::string_view text = line.view();
-		const std::size_t colon = text.find(':');
-		if (colon == std::string_view::npos || colon == 0) {
-			// Never echo the line: it may be a bare password.
-			std::printf("line %llu: rejected: expected user:newpassword\n",
-				    static_cast<unsigned long long>(line_no));
+		auto parsed = parse_chpasswd_line(line.view());
+		if (!parsed) {
+			// A line that is not user:... is reported by number: it may be a bare password.
+			if (parsed.error() == "expected user:newpassword")
+				std::printf("line %llu: rejected: %s\n", static_cast<unsigned long long>(line_no),
+					    parsed.error().c_str());
+			else
+				std::printf("%s: rejected: %s\n",
+					    printable(line.view().substr(0, line.view().find(':'))).c_str(),
+					    parsed.error().c_str());
 			all_ok = false;
 			continue;
 		}
-		const std::string user(text.substr(0, colon));
-		const std::string_view password = text.substr(colon + 1);
+		const std::string user(parsed->user);
+		const std::string_view password = parsed->password;
 		const std::string shown = printable(user);
-		bool bad_user = false;
-		for (char c : user)
-			bad_user = bad_user || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-		if (bad_user) {
-			std::printf("%s: rejected: the user name contains a control character\n", shown.c_str());
-			all_ok = false;
-			continue;
-		}
 
 		auto verdict = loaded->policy->check(Candidate{password, user, std::nullopt});
 		if (!verdict)
