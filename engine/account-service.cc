@@ -71,6 +71,8 @@ std::optional<AccountRecord> AccountService::read(const std::optional<Versioned>
 
 std::string AccountService::replica_key(const std::string &primary, std::string_view user)
 {
+	if (store_.server_count() < 2)
+		return std::string();
 	const std::string base = account_key(key_prefix_, KeyKind::lock, user);
 	// Placement is a hash of the key: a handful of suffixes finds another server with
 	// near certainty when there is one.
@@ -129,7 +131,14 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 	if (!login_needs_state(settings, login.service))
 		return result;
 	const std::string key = account_key(key_prefix_, KeyKind::account, login.user);
-	const std::string replica = replica_key(key, login.user);
+	// Needed only when the record is missing or a lock is set or lifted: not on the common
+	// login, which must stay one read.
+	std::optional<std::string> replica_cache;
+	auto replica = [&]() -> const std::string & {
+		if (!replica_cache)
+			replica_cache = replica_key(key, login.user);
+		return *replica_cache;
+	};
 	for (Retries retry; retry.another(); retry.next()) {
 		std::vector<Event> read_events;
 		std::optional<Versioned> stored;
@@ -137,7 +146,7 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 			stored = store_.gets(key);
 		} catch (const StoreError &) {
 			// The account record's server is gone: its lock, if any, must still hold.
-			std::optional<Lock> lock = read_replica(replica, login.user);
+			std::optional<Lock> lock = read_replica(replica(), login.user);
 			if (!lock)
 				throw;
 			AccountRecord locked;
@@ -155,7 +164,7 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 		if (!current) {
 			// No account record: expired (the usual case), or lost with its server or to
 			// eviction. A lock replica tells the two apart.
-			if (std::optional<Lock> lock = read_replica(replica, login.user)) {
+			if (std::optional<Lock> lock = read_replica(replica(), login.user)) {
 				current = AccountRecord{};
 				current->lock = *lock;
 				restored = true;
@@ -177,11 +186,11 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 		result.verdict = d.verdict;
 		result.events = std::move(read_events);
 		if (d.locked_now) {
-			write_replica(replica, *d.record.lock, login.user, result.events);
+			write_replica(replica(), *d.record.lock, login.user, result.events);
 			if (!settings.notify.empty())
 				result.notification = lock_notification(login.user, *d.record.lock, d.record);
 		} else if (current && current->lock && !d.record.lock) {
-			remove_replica(replica, login.user, result.events);
+			remove_replica(replica(), login.user, result.events);
 		}
 		for (Event &e : d.events)
 			result.events.push_back(std::move(e));

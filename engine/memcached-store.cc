@@ -140,6 +140,7 @@ MemcachedStore::MemcachedStore(const std::vector<Server> &servers,
 		if (!servers_text_.empty())
 			servers_text_ += ",";
 		servers_text_ += server_text(server);
+		server_count_++;
 	}
 
 	const std::int32_t timeout_ms = clamp_int32(timeout.count());

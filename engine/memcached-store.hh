@@ -54,6 +54,7 @@ public:
 	bool add(std::string_view key, std::string_view value, std::time_t expires) override;
 	void remove(std::string_view key) override;
 	bool same_server(std::string_view a, std::string_view b) override;
+	std::size_t server_count() const override { return server_count_; }
 
 	// "host:port,host:port", as used in error messages.
 	const std::string &servers_text() const { return servers_text_; }
@@ -79,6 +80,7 @@ private:
 	// The buffer gets() fetches into, kept so that its value buffer is reused.
 	std::unique_ptr<Result> result_;
 	std::string servers_text_;
+	std::size_t server_count_ = 0;
 	std::chrono::seconds retry_;
 	// Servers that answered a request too late, and until when their keys fail at once.
 	// libmemcached only skips a server whose connect failed; one that accepts connections

@@ -25,6 +25,7 @@ public:
 	bool add(std::string_view key, std::string_view value, std::time_t expires) override;
 	void remove(std::string_view key) override;
 	bool same_server(std::string_view a, std::string_view b) override;
+	std::size_t server_count() const override { return servers_; }
 
 	unsigned int server_of(std::string_view key) const;
 	// Calls for keys on a down server throw StoreError.

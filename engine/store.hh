@@ -52,6 +52,7 @@ public:
 	// than the account record's, so that losing any one server loses no lock; a store of
 	// one server has nowhere else to put them (true). No I/O.
 	virtual bool same_server(std::string_view a, std::string_view b) { (void)a; (void)b; return true; }
+	virtual std::size_t server_count() const { return 1; }
 };
 
 } // namespace account_guard

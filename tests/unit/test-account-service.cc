@@ -345,3 +345,17 @@ TEST_CASE("account-service: an administrator's lock is replicated too")
 	CHECK(c.locked());
 	CHECK(c.service.status(c.s, "alice", static_cast<std::uint32_t>(c.now)).reason == "abuse desk");
 }
+
+TEST_CASE("account-service: replication costs nothing on the login of a known account")
+{
+	Cluster c;
+	c.login("192.0.2.1");
+	std::size_t before = c.store.operations();
+	c.login("192.0.2.1");
+	CHECK(c.store.operations() - before == 1);
+	// The first login of an account in its window also asks the replica: one read more.
+	c.now += 7200;
+	before = c.store.operations();
+	c.login("192.0.2.1");
+	CHECK(c.store.operations() - before == 3); // account gets, replica gets, add
+}
