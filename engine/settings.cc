@@ -236,6 +236,8 @@ const SettingDef setting_defs[] = {
 	 }},
 	{"account_guard_notify_from", false,
 	 [](Settings &s, std::string_view n, std::string_view v) {
+		 if (v.empty())
+			 return; // the default: postmaster@ + this host's name
 		 if (v.find('@') == std::string_view::npos ||
 		     v.find_first_of(" \t\r\n<>") != std::string_view::npos)
 			 fail(n, "invalid address", v);

@@ -167,3 +167,11 @@ TEST_CASE("settings: per-user overrides apply only to policy settings")
 	CHECK_THROWS_WITH(apply_user_overrides(base, env({{"account_guard_ip_limit", "x"}})),
 			  "account_guard_ip_limit: invalid limit 'x'");
 }
+
+TEST_CASE("settings: an empty notify_from means the default")
+{
+	Settings s = parse_settings([](const char *name) -> const char * {
+		return std::string(name) == "account_guard_notify_from" ? "" : nullptr;
+	});
+	CHECK(s.notify_from.rfind("postmaster@", 0) == 0);
+}
