@@ -209,14 +209,15 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 
 	auto crossing = find_crossing(s, d.record, now);
 	if (!crossing) {
-		std::string message = "login recorded from " + network.to_string();
+		const std::string where = network.to_string();
+		std::string message = "login recorded from " + where;
 		std::size_t known = 0;
 		if (!s.ip_limit.empty()) {
 			known = d.record.networks_within(now, s.ip_limit.back().window).size();
 			message += " (" + std::to_string(known) + " networks within " + s.ip_limit.back().window_name() + ")";
 		}
 		Event e = make_event("account_guard_login_recorded", Level::debug, login, message);
-		e.networks = network.to_string();
+		e.networks = where;
 		if (login.country)
 			e.countries = format_country(*login.country);
 		e.count = static_cast<long long>(known);
