@@ -2,14 +2,19 @@
 // with the in-memory store, GeoIP lookups on, and the cost per login as an account's history
 // grows. Prints figures; asserts nothing (speed is measured, never tested).
 //
-// Usage: engine-bench COUNTRY.mmdb ASN.mmdb
+// Usage: engine-bench COUNTRY.mmdb ASN.mmdb [--only geoip|known|capi|new|rcpt|growth]
+// (--only runs one scenario, five times longer: for `perf record`).
 
+#include "account-guard.h"
 #include "account-service.hh"
+#include "engine-handle.hh"
 #include "geo-databases.hh"
 #include "memory-store.hh"
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,16 +23,19 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+const char *bench_getenv(const char *name)
+{
+	std::string n(name);
+	if (n == "account_guard_ip_limit")
+		return "10/1h 50/24h";
+	if (n == "account_guard_country_limit")
+		return "3/24h";
+	return nullptr;
+}
+
 Settings bench_settings()
 {
-	return parse_settings([](const char *name) -> const char * {
-		std::string n(name);
-		if (n == "account_guard_ip_limit")
-			return "10/1h 50/24h";
-		if (n == "account_guard_country_limit")
-			return "3/24h";
-		return nullptr;
-	});
+	return parse_settings(bench_getenv);
 }
 
 struct Runner {
@@ -79,23 +87,27 @@ IpAddress ip_of(std::uint32_t n)
 
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		std::fprintf(stderr, "usage: %s COUNTRY.mmdb ASN.mmdb\n", argv[0]);
+	if (argc != 3 && !(argc == 5 && std::strcmp(argv[3], "--only") == 0)) {
+		std::fprintf(stderr, "usage: %s COUNTRY.mmdb ASN.mmdb [--only SCENARIO]\n", argv[0]);
 		return 2;
 	}
+	const char *only = argc == 5 ? argv[4] : nullptr;
+	auto want = [&](const char *scenario) { return only == nullptr || std::strcmp(only, scenario) == 0; };
 	GeoDatabases geo(argv[1], argv[2]);
-	const int n = 400000;
+	const int n = only ? 2000000 : 400000;
 
 	// GeoIP lookup alone (country + ASN).
 	volatile int sink = 0;
+	if (want("geoip")) {
 	double lookups = per_second(n, [&](int i) {
 		GeoInfo g = geo.lookup(ip_of(static_cast<std::uint32_t>(i) * 256));
 		sink = sink + (g.country ? 1 : 0);
 	});
 	std::printf("geoip lookup (country + ASN):          %10.0f /s  (%.2f us each)\n", lookups, 1e6 / lookups);
+	}
 
 	// Login from a known network: one read, nothing to write.
-	{
+	if (want("known")) {
 		Runner r;
 		r.geo = &geo;
 		const int accounts = 10000;
@@ -111,9 +123,41 @@ int main(int argc, char **argv)
 		std::printf("login, known network (read only):      %10.0f /s  (%.2f us each)\n", rate, 1e6 / rate);
 	}
 
+	// The same through the C API the auth passdb calls (ag_login: text address, GeoIP,
+	// per-user override check, events), with the same settings and an in-memory store.
+	if (want("capi")) {
+		std::time_t now = 1790000000;
+		auto engine = make_engine(bench_getenv, std::make_unique<MemoryStore>([&now] { return now; }),
+					  std::make_unique<GeoDatabases>(argv[1], argv[2]));
+		const int accounts = 10000;
+		std::vector<std::string> users, ips;
+		for (int a = 0; a < accounts; a++) {
+			users.push_back("user" + std::to_string(a) + "@example.com");
+			ips.push_back("198.18." + std::to_string(a % 5) + ".7");
+		}
+		auto one = [&](int i) {
+			struct ag_login in;
+			std::memset(&in, 0, sizeof(in));
+			in.user = users[static_cast<std::size_t>(i % accounts)].c_str();
+			in.service = "smtp";
+			in.remote_ip = ips[static_cast<std::size_t>(i % accounts)].c_str();
+			in.password = "correct horse battery staple";
+			in.password_len = 28;
+			in.now = now;
+			enum ag_verdict verdict;
+			char message[256];
+			ag_login(engine.get(), &in, &verdict, message, sizeof(message), nullptr, nullptr);
+			return verdict;
+		};
+		for (int a = 0; a < accounts; a++)
+			one(a);
+		double rate = per_second(n, [&](int i) { sink = sink + one(i); });
+		std::printf("login via the C API, known network:    %10.0f /s  (%.2f us each)\n", rate, 1e6 / rate);
+	}
+
 	// Login from a new network each time: read + compare-and-swap; accounts rotate so none
 	// reaches the limit.
-	{
+	if (want("new")) {
 		Runner r;
 		r.geo = &geo;
 		const int accounts = 50000;
@@ -129,7 +173,7 @@ int main(int argc, char **argv)
 	}
 
 	// RCPT: read + compare-and-swap of the recipient counters.
-	{
+	if (want("rcpt")) {
 		Runner r;
 		const int accounts = 10000;
 		std::vector<std::string> users;
@@ -143,8 +187,8 @@ int main(int argc, char **argv)
 	}
 
 	// Growth: cost per login as one account's history fills up to the limit.
-	{
-		std::printf("growth: login cost by networks already in the window (limit 50/24h):\n");
+	if (want("growth")) {
+		std::printf("growth: login cost by networks already in the window (limit 100/24h):\n");
 		for (int size : {1, 10, 25, 50}) {
 			Runner r;
 			r.settings.ip_limit = parse_limit_list("n", "100/24h");
@@ -154,6 +198,23 @@ int main(int argc, char **argv)
 				r.login("grower", ip_of(static_cast<std::uint32_t>(i % size) * 256));
 			});
 			std::printf("  %3d networks: %10.0f /s  (%.2f us each)\n", size, rate, 1e6 / rate);
+		}
+		// The number of accounts: each login touches its own record only.
+		std::printf("growth: login cost by accounts (known network, one network each):\n");
+		for (int accounts : {1000, 100000}) {
+			Runner r;
+			r.geo = &geo;
+			std::vector<std::string> users;
+			for (int a = 0; a < accounts; a++) {
+				users.push_back("user" + std::to_string(a) + "@example.com");
+				r.login(users.back(), ip_of(static_cast<std::uint32_t>(a % 5) * 256));
+			}
+			double rate = per_second(n / 2, [&](int i) {
+				// Visits the accounts in a scattered order (7919 is prime).
+				const std::size_t a = static_cast<std::size_t>((static_cast<long long>(i) * 7919) % accounts);
+				r.login(users[a], ip_of(static_cast<std::uint32_t>(a % 5) * 256 + 7));
+			});
+			std::printf("  %6d accounts: %10.0f /s  (%.2f us each)\n", accounts, rate, 1e6 / rate);
 		}
 	}
 	return sink == -1;

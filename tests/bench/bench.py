@@ -1,0 +1,797 @@
+"""Runs every benchmark of issue 8 and regenerates tests/bench/RESULTS.md from their output.
+
+Started by tests/bench/run (which builds and links the modules first); by hand:
+
+    /usr/bin/python3 tests/bench/bench.py --build BUILD_DIR [--quick] [--no-perf]
+
+Everything runs on 127.0.0.1: private memcached instances and sandboxed Dovecots from
+tests/integration/sandbox.py (imported, not copied), driven by the programs built from
+tests/bench/*.cc. Every load is bounded in count and time and stops by itself. Nothing here
+asserts a figure: the figures are printed and written to RESULTS.md, with the targets of the
+issue next to them.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+import sandbox  # noqa: E402  (the colleague's fixtures, reused as they are)
+
+USERS = 20000                 # accounts in the passwd-file of every sandbox
+LUA_MODULE = "/usr/lib/dovecot/modules/auth/libauthdb_lua.so"
+GUARD_LIMITS = {}             # default limits (10/1h networks, 3/24h countries)
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU accounting: per process (schedstat: ns on a CPU) and for the whole machine (/proc/stat)
+# ---------------------------------------------------------------------------------------------
+
+def cpu_ns(pid):
+    """Nanoseconds on a CPU of all threads of pid (memcached has several)."""
+    try:
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def machine_ticks():
+    with open("/proc/stat") as f:
+        fields = f.readline().split()[1:]
+    values = [int(v) for v in fields]
+    idle = values[3] + values[4]          # idle + iowait
+    return sum(values[:8]) - idle, sum(values[:8])
+
+
+def role_of(pid):
+    try:
+        comm = open(f"/proc/{pid}/comm").read().strip()
+        cmdline = open(f"/proc/{pid}/cmdline").read().split("\0")
+    except OSError:
+        return None
+    if comm == "auth":
+        return "auth-worker" if "-w" in cmdline else "auth"
+    if comm in ("dovecot", "log", "config", "stats", "anvil"):
+        return "anvil" if comm == "anvil" else "dovecot (master, log, config, stats)"
+    return comm
+
+
+class CpuMeter:
+    """CPU time of the processes under test between start() and stop(), by role."""
+
+    def __init__(self, roots, extra=None):
+        self.roots = roots            # pids whose whole process trees are measured
+        self.extra = extra or {}      # pid -> role for single processes (memcached, client)
+
+    def pids(self):
+        result = dict(self.extra)
+        for root in self.roots:
+            for pid in sandbox.Dovecot._process_tree(root):
+                role = role_of(pid)
+                if role:
+                    result.setdefault(pid, role)
+        return result
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.before = {pid: (role, cpu_ns(pid)) for pid, role in self.pids().items()}
+        self.machine0 = machine_ticks()
+
+    def stop(self):
+        self.seconds = time.monotonic() - self.t0
+        machine1 = machine_ticks()
+        by_role = {}
+        for pid, role in self.pids().items():
+            now = cpu_ns(pid)
+            if now is None:
+                continue
+            start = self.before.get(pid, (role, 0))[1] or 0
+            by_role[role] = by_role.get(role, 0) + (now - start) / 1e9
+        hz = os.sysconf("SC_CLK_TCK")
+        busy = (machine1[0] - self.machine0[0]) / hz
+        total = (machine1[1] - self.machine0[1]) / hz
+        ours = sum(by_role.values())
+        self.result = {
+            "seconds": self.seconds,
+            "by_role": by_role,
+            "machine_busy": busy,
+            "machine_total": total,
+            "others": max(0.0, busy - ours),
+        }
+        return self.result
+
+
+# ---------------------------------------------------------------------------------------------
+# Sandboxes
+# ---------------------------------------------------------------------------------------------
+
+class BenchDovecot(sandbox.Dovecot):
+    """sandbox.Dovecot with a fast relay sink (smtp-sink) instead of aiosmtpd, which would be
+    the bottleneck of the submission benchmark."""
+
+    sink_binary = None
+    modules_loaded = set()   # where the auth module symlink pointed when each Dovecot started
+
+    def start(self):
+        BenchDovecot.modules_loaded.add(os.path.realpath(sandbox.AUTH_MODULE))
+        return super().start()
+
+    def _start_relay(self):
+        if self.relay_proc is not None and self.relay_proc.poll() is None:
+            return
+        self.relay_proc = subprocess.Popen(
+            [self.sink_binary, str(self.relay_port), "--max-seconds", "1800"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            preexec_fn=sandbox._die_with_parent)
+        sandbox.wait_for_port(self.relay_port, proc=self.relay_proc, what="smtp-sink")
+
+    @property
+    def auth_socket(self):
+        return os.path.join(self.run, "base", "auth-client")
+
+
+def users_dict():
+    return {f"u{i}@bench.example": f"pw-{i}" for i in range(USERS)}
+
+
+LUA_SCRIPT = """\
+-- A passdb that does nothing: every login it sees is fine. Used to measure what Dovecot
+-- itself costs for one more passdb in the chain, in the auth process (blocking=no) and in
+-- auth-worker (blocking=yes).
+function auth_password_verify(req, pass)
+  return dovecot.auth.PASSDB_RESULT_OK, ""
+end
+"""
+
+
+def lua_passdb(path, blocking):
+    return ("passdb {\n"
+            "  driver = lua\n"
+            f"  args = file={path} blocking={'yes' if blocking else 'no'}\n"
+            "  skip = unauthenticated\n"
+            "}\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the programs
+# ---------------------------------------------------------------------------------------------
+
+def run_json_lines(cmd, timeout):
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if res.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}): {res.stderr.strip()}")
+    if res.stderr.strip():
+        log(res.stderr.strip())
+    return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
+
+
+def auth_load(binary, dovecot, meter=None, perf=None, timeout=150, **opts):
+    """Runs auth-load against dovecot; measures CPU between its 'measuring' and 'done'."""
+    cmd = [binary, "--socket", dovecot.auth_socket]
+    for k, v in opts.items():
+        cmd += ["--" + k.replace("_", "-"), str(v)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    result = None
+    perf_proc = None
+    deadline = time.monotonic() + timeout
+    try:
+        for line in proc.stdout:
+            line = line.strip()
+            if line == "measuring":
+                if meter:
+                    meter.extra[proc.pid] = "load generator"
+                    meter.start()
+                if perf:
+                    perf_proc = subprocess.Popen(perf, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            elif line == "done":
+                if meter:
+                    meter.stop()
+            elif line.startswith("{"):
+                result = json.loads(line)
+            if time.monotonic() > deadline:
+                raise RuntimeError("auth-load ran too long")
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if perf_proc is not None:
+            perf_proc.wait(timeout=60)
+    err = proc.stderr.read().strip()
+    if result is None:
+        raise RuntimeError(f"auth-load gave no result: {err}")
+    if err:
+        log("auth-load:", err)
+    if meter:
+        result["cpu"] = meter.result
+    return result
+
+
+def smtp_load(binary, port, between=None, meter=None, timeout=200, **opts):
+    """Runs smtp-load with --barrier: between() runs once all sessions are logged in (before the
+    first transaction) and its value is returned with the figures; the meter runs from there to
+    'done'."""
+    cmd = [binary, "--port", str(port), "--barrier"]
+    for k, v in opts.items():
+        cmd += ["--" + k.replace("_", "-"), str(v)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    result, before = None, None
+    try:
+        for line in proc.stdout:
+            line = line.strip()
+            if line == "ready":
+                if between:
+                    before = between()
+                if meter:
+                    meter.extra[proc.pid] = "load generator"
+                    meter.start()
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            elif line == "done":
+                if meter:
+                    meter.stop()
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+            elif line.startswith("{"):
+                result = json.loads(line)
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = proc.stderr.read().strip()
+    if result is None:
+        raise RuntimeError(f"smtp-load gave no result: {err}")
+    if err:
+        log("smtp-load:", err)
+    if meter:
+        result["cpu"] = meter.result
+    return result, before
+
+
+MC_COUNTED = ("cmd_get", "get_hits", "get_misses", "cmd_set", "cas_hits", "cas_misses", "cas_badval",
+              "cmd_touch", "delete_hits", "delete_misses", "incr_hits", "incr_misses", "decr_hits",
+              "decr_misses", "total_connections")
+
+
+def mc_counters(mc):
+    s = mc.stats()
+    return {k: int(s.get(k, 0)) for k in MC_COUNTED}
+
+
+def mc_per_op(before, after, n):
+    return {k: (after[k] - before[k]) / n for k in MC_COUNTED}
+
+
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+# ---------------------------------------------------------------------------------------------
+# The benchmarks
+# ---------------------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = os.path.abspath(args.build)
+        b = os.path.join(self.build, "tests", "bench")
+        self.bin = {name: os.path.join(b, name) for name in
+                    ("engine-bench", "store-bench", "auth-load", "smtp-load", "smtp-sink")}
+        self.country_db = os.path.join(b, "bench-country.mmdb")
+        self.asn_db = os.path.join(b, "bench-asn.mmdb")
+        self.plugin_dir = os.path.join(self.build, "plugin")
+        BenchDovecot.sink_binary = self.bin["smtp-sink"]
+        self.results = {"notes": [], "users": USERS}
+        self.tmp = tempfile.mkdtemp(prefix="ag-bench-")
+        os.chmod(self.tmp, 0o755)
+        self.quick = args.quick
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- machine --------------------------------------------------------------------------
+    def machine(self):
+        def first(cmd):
+            try:
+                return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+            except (OSError, subprocess.SubprocessError):
+                return "?"
+        cpu_model = "?"
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu_model = line.split(":", 1)[1].strip()
+                    break
+        mem_kb = 0
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    mem_kb = int(line.split()[1])
+        commit = first(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+        dirty = first(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
+        buildtype = "?"
+        try:
+            intro = json.loads(first(["meson", "introspect", "--buildoptions", self.build]))
+            buildtype = next(o["value"] for o in intro if o["name"] == "buildtype")
+        except (ValueError, StopIteration):
+            pass
+        self.results["machine"] = {
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "nproc": os.cpu_count(),
+            "nproc_cmd": first(["nproc"]),
+            "cpu": cpu_model,
+            "memory_gib": round(mem_kb / 1024 / 1024, 1),
+            "kernel": platform.release(),
+            "dovecot": first(["dovecot", "--version"]),
+            "memcached": first(["memcached", "-V"]),
+            "commit": commit + (" (with uncommitted changes)" if dirty else ""),
+            "buildtype": buildtype,
+            "loadavg_start": open("/proc/loadavg").read().split()[:3],
+            "lua": os.path.exists(LUA_MODULE),
+        }
+
+    # -- item 1 and 6: the engine alone ----------------------------------------------------
+    def engine(self):
+        log("== engine (items 1, 6)")
+        res = subprocess.run([self.bin["engine-bench"], self.country_db, self.asn_db],
+                             capture_output=True, text=True, timeout=300)
+        if res.returncode != 0:
+            raise RuntimeError("engine-bench failed: " + res.stderr)
+        text = res.stdout.rstrip()
+        print(text, flush=True)
+        figures = {}
+        for line in text.splitlines():
+            m = re.match(r"\s*(.+?):\s+([\d.]+) /s\s+\(([\d.]+) us each\)", line)
+            if m:
+                figures[m.group(1).strip()] = float(m.group(2))
+        self.results["engine"] = {"text": text, "figures": figures}
+
+    # -- item 2: round trips, engine against memcached directly ----------------------------
+    def roundtrips_engine(self):
+        log("== memcached operations per login / RCPT, engine direct (item 2)")
+        n = 500 if self.quick else 2000
+        out = []
+        mcs = [sandbox.Memcached().start(), sandbox.Memcached().start()]
+        try:
+            for count in (1, 2):
+                servers = ",".join(m.address for m in mcs[:count])
+                out += run_json_lines([self.bin["store-bench"], "roundtrips", "--servers", servers,
+                                       "--stats", servers, "--geo", self.country_db, self.asn_db,
+                                       "-n", str(n)], timeout=300)
+        finally:
+            for m in mcs:
+                m.stop()
+        for r in out:
+            p = r["per_op"]
+            print(f"  {r['servers']} server(s)  {r['scenario']:<62} get {p['cmd_get']:.2f}  "
+                  f"set/add/cas {p['cmd_set']:.2f}  delete {p['delete_hits'] + p['delete_misses']:.2f}",
+                  flush=True)
+        self.results["roundtrips_engine"] = out
+
+    # -- item 5: memory ------------------------------------------------------------------------
+    def memory(self):
+        log("== memory per account (item 5)")
+        shapes = [("typical", 20000 if self.quick else 100000),
+                  ("full", 2000 if self.quick else 5000),
+                  ("full6", 2000 if self.quick else 5000)]
+        out = []
+        for shape, accounts in shapes:
+            mc = sandbox.Memcached(memory_mb=1024).start()
+            try:
+                out += run_json_lines([self.bin["store-bench"], "memory", "--servers", mc.address,
+                                       "--stats", mc.address, "--geo", self.country_db, self.asn_db,
+                                       "--accounts", str(accounts), "--shape", shape], timeout=600)
+            finally:
+                mc.stop()
+        for r in out:
+            print(f"  {r['shape']:<8} {r['accounts']} accounts: {r['bytes'] / r['accounts']:.1f} bytes/account "
+                  f"(stats bytes), {r['slab_bytes'] / r['accounts']:.1f} with slab rounding, "
+                  f"{r['items'] / r['accounts']:.2f} items/account", flush=True)
+        self.results["memory"] = out
+
+    # -- items 2 (through Dovecot), 3 and the hop ----------------------------------------------
+    def dovecot_auth(self):
+        log("== Dovecot end to end: logins through the auth-client protocol (item 3)")
+        guard_settings = {"account_guard_geoip_db": self.country_db, "account_guard_asn_db": self.asn_db}
+        lua_path = os.path.join(self.tmp, "null-passdb.lua")
+        with open(lua_path, "w") as f:
+            f.write(LUA_SCRIPT)
+        os.chmod(lua_path, 0o644)
+
+        configs = [("dovecot", "passwd-file only (Dovecot alone)", dict(guard=False))]
+        if os.path.exists(LUA_MODULE):
+            configs += [
+                ("lua-async", "+ a passdb that does nothing, in the auth process (lua, blocking=no)",
+                 dict(guard=False, extra_conf=lua_passdb(lua_path, False))),
+                ("lua-worker", "+ a passdb that does nothing, in auth-worker (lua, blocking=yes)",
+                 dict(guard=False, extra_conf=lua_passdb(lua_path, True))),
+            ]
+        else:
+            self.results["notes"].append(
+                "The Lua passdb (Debian package dovecot-auth-lua) is not installed: the trivial "
+                "passdb rows, which separate the auth-worker hop from the guard's own cost, are missing.")
+        configs.append(("guard", "+ account_guard (blocking=yes, memcached on loopback)",
+                        dict(guard=True, settings=guard_settings)))
+
+        mc = sandbox.Memcached(memory_mb=256).start()
+        rt_mc = sandbox.Memcached(memory_mb=64).start()
+        dovecots = {}
+        try:
+            for name, _, kw in configs:
+                kw = dict(kw)
+                settings = kw.pop("settings", {})
+                d = BenchDovecot(memcached=mc, users=users_dict(), settings=settings, **kw)
+                d.start()
+                dovecots[name] = d
+            # The same guard configuration on a memcached of its own, for counting its operations.
+            rt = BenchDovecot(memcached=rt_mc, users=users_dict(), guard=True, settings=guard_settings)
+            rt.start()
+            dovecots["guard-rt"] = rt
+
+            self._auth_throughput(configs, dovecots, mc)
+            self._auth_latency(configs, dovecots, mc)
+            self._auth_roundtrips(dovecots["guard-rt"], rt_mc)
+            if not self.args.no_perf:
+                self._auth_profile(dovecots["guard"], mc)
+        finally:
+            for d in dovecots.values():
+                d.cleanup()
+            mc.stop()
+            rt_mc.stop()
+        self.results["auth_configs"] = [(n, label) for n, label, _ in configs]
+
+    def _auth_throughput(self, configs, dovecots, mc):
+        rounds = 1 if self.quick else 3
+        seconds = 2 if self.quick else 4
+        runs = {}
+        plan = [(name, "known") for name, _, _ in configs] + [("guard", "new")]
+        # Interleaved rounds: whatever else runs on the machine meanwhile spreads over all
+        # configurations instead of falsifying one of them.
+        for r in range(rounds):
+            for name, rip in plan:
+                mc.flush()
+                meter = CpuMeter([dovecots[name].master_pid], {mc.proc.pid: "memcached"})
+                # Warm-up: one pass over all accounts (each guard account then has its record);
+                # rip=new stays under the 10/1h network limit: at most 8 passes in all.
+                res = auth_load(self.bin["auth-load"], dovecots[name], meter=meter, conns=16, window=8,
+                                users=USERS, rip=rip, warmup=USERS, seconds=seconds, max=USERS * 7)
+                runs.setdefault(f"{name}/{rip}", []).append(res)
+                log(f"  round {r + 1} {name:<10} rip={rip:<5} {res['rate']:>9.0f} logins/s  "
+                    f"p50 {res['p50_ms']:.2f} ms  p99 {res['p99_ms']:.2f} ms  fail {res['fail']}  "
+                    f"client cpu {res['client_cpu']:.2f}  others {meter.result['others']:.2f} s")
+        self.results["auth_throughput"] = runs
+
+    def _auth_latency(self, configs, dovecots, mc):
+        seconds = 1 if self.quick else 3
+        runs = {}
+        for name, rip in [(name, "known") for name, _, _ in configs] + [("guard", "new")]:
+            mc.flush()
+            res = auth_load(self.bin["auth-load"], dovecots[name], conns=1, window=1, users=2000,
+                            rip=rip, warmup=2000, seconds=seconds, max=2000 * 7)
+            runs[f"{name}/{rip}"] = res
+            log(f"  unloaded {name:<10} rip={rip:<5} p50 {res['p50_ms']:.3f} ms  p99 {res['p99_ms']:.3f} ms")
+        self.results["auth_latency"] = runs
+
+    def _auth_roundtrips(self, dovecot, mc):
+        log("== memcached operations per login through Dovecot (item 2)")
+        n = 2000
+        out = []
+        mc.flush()
+
+        def measure(scenario, expect, **opts):
+            before = mc_counters(mc)
+            res = auth_load(self.bin["auth-load"], dovecot, conns=4, window=4, users=n, warmup=0,
+                            seconds=60, max=n, **opts)
+            after = mc_counters(mc)
+            out.append({"scenario": scenario, "expect": expect, "n": res["completed"], "ok": res["ok"],
+                        "per_op": mc_per_op(before, after, res["completed"])})
+
+        measure("login: first login of an account", "gets (miss) + add", rip="known")
+        measure("login: known network, seen within the refresh interval", "gets", rip="known")
+        measure("login: new network", "gets + cas", rip="new")
+        for r in out:
+            p = r["per_op"]
+            print(f"  dovecot  {r['scenario']:<62} get {p['cmd_get']:.2f}  set/add/cas {p['cmd_set']:.2f}  "
+                  f"connections {p['total_connections']:.4f}", flush=True)
+        self.results["roundtrips_dovecot_login"] = out
+
+    def _auth_profile(self, dovecot, mc):
+        log("== profile of the guard configuration (perf record -a -g)")
+        data = os.path.join(self.tmp, "perf-auth.data")
+        mc.flush()
+        meter = CpuMeter([dovecot.master_pid], {mc.proc.pid: "memcached"})
+        perf = ["perf", "record", "-a", "--call-graph", "dwarf", "-F", "499", "-o", data, "--", "sleep", "3"]
+        res = auth_load(self.bin["auth-load"], dovecot, meter=meter, perf=perf, conns=16, window=8,
+                        users=USERS, rip="known", warmup=USERS, seconds=4, max=USERS * 7)
+        roles = meter.pids()
+        for pid, role in list(roles.items()):    # memcached's threads are sampled by thread id
+            if role == "memcached":
+                for tid in os.listdir(f"/proc/{pid}/task") if os.path.exists(f"/proc/{pid}/task") else []:
+                    roles[int(tid)] = "memcached"
+        self.results["profile_auth"] = {"run": res, "analysis": analyse_perf(data, roles)}
+
+    # -- items 2 (RCPT through Dovecot) and 4 ----------------------------------------------------
+    def submission(self):
+        log("== submission: recipients per second with and without the plugin (item 4)")
+        high = {"account_guard_recipient_limit": "10000000/1h 100000000/24h"}
+        sub_conf = "protocol submission {\n  mail_plugins = $mail_plugins account_guard\n}\n"
+        mc = sandbox.Memcached(memory_mb=256).start()
+        dovecots = {}
+        try:
+            dovecots["with"] = BenchDovecot(memcached=mc, users=users_dict(), guard=True, settings=high,
+                                            mail_plugin_dir=self.plugin_dir, extra_conf=sub_conf).start()
+            dovecots["without"] = BenchDovecot(memcached=mc, users=users_dict(), guard=True, settings=high,
+                                               mail_plugin_dir=self.plugin_dir).start()
+            rounds = 1 if self.quick else 3
+            seconds = 2 if self.quick else 4
+            runs = {}
+            first_user = 0
+            for r in range(rounds):
+                for name in ("without", "with"):
+                    d = dovecots[name]
+                    meter = CpuMeter([d.master_pid], {mc.proc.pid: "memcached", d.relay_proc.pid: "smtp-sink"})
+                    res, _ = smtp_load(self.bin["smtp-load"], d.submission_port, meter=meter, sessions=8,
+                                       rcpts=50, seconds=seconds, first_user=first_user)
+                    first_user += 8
+                    runs.setdefault(name, []).append(res)
+                    log(f"  round {r + 1} {name:<8} {res['rate']:>9.0f} recipients/s  refused {res['rcpt_refused']}"
+                        f"  other {res['rcpt_other']}  txn p50 {res['txn_p50_ms']:.1f} ms  "
+                        f"others {meter.result['others']:.2f} s")
+            self.results["submission"] = runs
+
+            # memcached operations per RCPT, accepted and refused (item 2).
+            log("== memcached operations per RCPT through Dovecot (item 2)")
+            out = []
+            d = dovecots["with"]
+            mc.flush()
+            between = lambda: mc_counters(mc)  # noqa: E731
+            res, before = smtp_load(self.bin["smtp-load"], d.submission_port, between=between, sessions=4,
+                                    rcpts=50, transactions=5, first_user=1000)
+            n = res["rcpt_ok"] + res["rcpt_refused"] + res["rcpt_other"]
+            out.append({"scenario": "rcpt: accepted (the first of each account included)", "expect": "gets + cas",
+                        "n": n, "ok": res["rcpt_ok"], "per_op": mc_per_op(before, mc_counters(mc), n)})
+            # A low limit; reload, fill it, then count a transaction of refused recipients.
+            d.settings["account_guard_recipient_limit"] = "10/1h"
+            d.reload()
+            smtp_load(self.bin["smtp-load"], d.submission_port, sessions=4, rcpts=10, transactions=1,
+                      first_user=2000)
+            res, before = smtp_load(self.bin["smtp-load"], d.submission_port, between=between, sessions=4,
+                                    rcpts=50, transactions=2, first_user=2000)
+            n = res["rcpt_ok"] + res["rcpt_refused"] + res["rcpt_other"]
+            out.append({"scenario": "rcpt: refused (over the limit)", "expect": "gets", "n": n,
+                        "ok": res["rcpt_ok"], "per_op": mc_per_op(before, mc_counters(mc), n)})
+            for r in out:
+                p = r["per_op"]
+                print(f"  dovecot  {r['scenario']:<62} get {p['cmd_get']:.2f}  set/add/cas {p['cmd_set']:.2f}  "
+                      f"connections {p['total_connections']:.4f}", flush=True)
+            self.results["roundtrips_dovecot_rcpt"] = out
+        finally:
+            for d in dovecots.values():
+                d.cleanup()
+            mc.stop()
+
+    # -- the engine's own profile (item 1 when missed) -------------------------------------------
+    def engine_profile(self):
+        log("== profile of the engine (perf record, login from a known network)")
+        data = os.path.join(self.tmp, "perf-engine.data")
+        res = subprocess.run(["perf", "record", "--call-graph", "dwarf", "-F", "999", "-o", data, "--",
+                              self.bin["engine-bench"], self.country_db, self.asn_db, "--only", "known"],
+                             capture_output=True, text=True, timeout=300)
+        if res.returncode != 0:
+            self.results["notes"].append("perf record of engine-bench failed: " + res.stderr.strip()[-300:])
+            return
+        self.results["profile_engine"] = profile_of(perf_samples(data), ENGINE_MARKERS)
+        self.results["profile_engine"]["run"] = res.stdout.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# perf analysis: samples with DWARF call chains, read back with `perf script`, so that each
+# sample counts once for every function on its stack (inclusive) and once for the function
+# it was in (self)
+# ---------------------------------------------------------------------------------------------
+
+ALLOCATOR = ("malloc", "_int_malloc", "free", "_int_free", "cfree", "__GI___libc_malloc", "__GI___libc_free",
+             "tcache_get", "tcache_put", "malloc_consolidate", "__libc_calloc", "operator new",
+             "operator delete", "_int_free_merge_chunk", "unlink_chunk")
+
+# (label, substring of a symbol): what each inclusive share means.
+ENGINE_MARKERS = [
+    ("AccountService::login (everything per login)", "AccountService::login"),
+    ("AccountService::replica_key (the lock replica's key)", "AccountService::replica_key"),
+    ("decide_login (the decision)", "account_guard::decide_login"),
+    ("  make_event (the per-login event and its message)", "make_event"),
+    ("  printable (the user name made printable, for events)", "account_guard::printable"),
+    ("  find_crossing (counting the entries in each window)", "find_crossing"),
+    ("Network::to_string (networks as text, for event messages)", "Network::to_string"),
+    ("account_key (SHA-256 of the user name)", "account_guard::account_key"),
+    ("GeoDatabases::lookup (country + ASN)", "GeoDatabases::lookup"),
+    ("  the ASN lookup", "MmdbDatabase::lookup_uint32"),
+    ("decode (the stored record)", "account_guard::decode"),
+    ("MemoryStore::gets (the benchmark's in-memory store)", "MemoryStore::gets"),
+]
+WORKER_MARKERS = [
+    ("ag_login (the engine call: memcached I/O, decision, events)", "ag_login"),
+    ("MemcachedStore::gets / compare_and_swap (libmemcached + its syscalls)", "MemcachedStore::"),
+    ("AccountService::replica_key (the lock replica's key)", "AccountService::replica_key"),
+    ("GeoDatabases (lookup and file check)", "GeoDatabases::"),
+    ("account_key (SHA-256 of the user name)", "account_guard::account_key"),
+    ("decide_login (the decision)", "account_guard::decide_login"),
+    ("guard_event_emit (engine events to Dovecot events)", "guard_event_emit"),
+]
+
+
+def perf_samples(data, pids=None):
+    """[(pid, [(sym, dso), ...innermost first])] from `perf script`."""
+    cmd = ["perf", "script", "-i", data, "-F", "comm,pid,tid,ip,sym,dso"]
+    if pids:
+        cmd += ["--pid", ",".join(str(p) for p in pids)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    samples, frames, pid = [], [], None
+    for line in res.stdout.splitlines():
+        if not line.strip():
+            continue
+        if line[0] in " \t":
+            parts = line.strip().split(" ", 1)
+            if len(parts) == 2:
+                sym, _, dso = parts[1].rpartition(" (")
+                frames.append((sym, dso.rstrip(")")))
+            continue
+        if pid is not None:
+            samples.append((pid, frames))
+        frames = []
+        m = re.search(r"(\d+)/\d+\s*$", line)
+        pid = int(m.group(1)) if m else -1
+    if pid is not None:
+        samples.append((pid, frames))
+    return samples
+
+
+def dso_name(dso):
+    return os.path.basename(dso) if dso.startswith("/") else dso
+
+
+def profile_of(samples, markers, top=12):
+    n = len(samples)
+    if n == 0:
+        return {"samples": 0}
+    inclusive = {label: 0 for label, _ in markers}
+    in_kernel = {label: 0 for label, _ in markers}   # of those, samples taken in the kernel
+    self_syms, self_dso = {}, {}
+    kernel = allocator = 0
+    for _, frames in samples:
+        if not frames:
+            continue
+        syms = [f[0] for f in frames]
+        for label, needle in markers:
+            if any(needle in sym for sym in syms):
+                inclusive[label] += 1
+                in_kernel[label] += frames[0][1] == "[kernel.kallsyms]"
+        sym, dso = frames[0]
+        # perf shows inlined functions as frames of their own, "(inlined)": the code is in
+        # the library of the first real frame.
+        dso = next((d for _, d in frames if d != "inlined"), dso)
+        name = dso_name(dso)
+        key = f"{sym} ({name})"
+        self_syms[key] = self_syms.get(key, 0) + 1
+        self_dso[name] = self_dso.get(name, 0) + 1
+        kernel += dso == "[kernel.kallsyms]"
+        allocator += sym.split("@")[0] in ALLOCATOR
+    pct = lambda c: round(100.0 * c / n, 1)  # noqa: E731
+    return {
+        "samples": n,
+        "inclusive": [(label, pct(c)) for label, c in inclusive.items()],
+        "inclusive_kernel": {label: round(100.0 * in_kernel[label] / c, 1) if c else 0.0
+                             for label, c in inclusive.items()},
+        "self_top": [(k, pct(c)) for k, c in sorted(self_syms.items(), key=lambda kv: -kv[1])[:top]],
+        "self_dso": [(k, pct(c)) for k, c in sorted(self_dso.items(), key=lambda kv: -kv[1])[:8]],
+        "kernel": pct(kernel),
+        "allocator": pct(allocator),
+    }
+
+
+def analyse_perf(data, roles):
+    """Samples by role (pid -> role, from the run), and the auth-worker's profile."""
+    samples = perf_samples(data)
+    by_role = {}
+    for pid, _ in samples:
+        role = roles.get(pid, "other processes")
+        by_role[role] = by_role.get(role, 0) + 1
+    total = len(samples) or 1
+    workers = [(pid, f) for pid, f in samples if roles.get(pid) == "auth-worker"]
+    auth = [(pid, f) for pid, f in samples if roles.get(pid) == "auth"]
+    return {
+        "by_role": sorted(((r, round(100.0 * c / total, 1)) for r, c in by_role.items()), key=lambda kv: -kv[1]),
+        "auth-worker": profile_of(workers, WORKER_MARKERS),
+        "auth": profile_of(auth, [], top=8),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# RESULTS.md
+# ---------------------------------------------------------------------------------------------
+
+def fmt_rate(x):
+    return f"{x:,.0f}"
+
+
+def write_results(results, path):
+    from report import render  # tests/bench/report.py
+    text = render(results)
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.replace(path + ".new", path)
+    return text
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", required=True, help="meson build directory with the bench programs")
+    p.add_argument("--results", default=None,
+                   help="where to write the report (default tests/bench/RESULTS.md; with --quick "
+                        "BUILD/bench-results-quick.md, so that a smoke test never replaces the real figures)")
+    p.add_argument("--json", default=None, help="also write the raw figures here")
+    p.add_argument("--quick", action="store_true", help="shorter runs (a smoke test, not for RESULTS.md)")
+    p.add_argument("--no-perf", action="store_true", help="skip the perf profiles")
+    p.add_argument("--only", default=None, help="comma-separated sections (debugging)")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench.py: run as root (Dovecot sandboxes and the module directories need it)")
+    missing = sandbox.modules_installed()
+    if missing:
+        sys.exit(f"bench.py: modules not linked: {missing} (tests/link-modules BUILD_DIR)")
+
+    if args.results is None:
+        args.results = (os.path.join(os.path.abspath(args.build), "bench-results-quick.md") if args.quick
+                        else os.path.join(HERE, "RESULTS.md"))
+    bench = Bench(args)
+    sections = ["machine", "engine", "roundtrips_engine", "memory", "dovecot_auth", "submission"]
+    if not args.no_perf:
+        sections.append("engine_profile")
+    if args.only:
+        sections = ["machine"] + args.only.split(",")
+    start = time.monotonic()
+    try:
+        for s in sections:
+            getattr(bench, s)()
+    finally:
+        bench.cleanup()
+    bench.results["duration_s"] = round(time.monotonic() - start)
+    bench.results["modules_loaded"] = sorted(BenchDovecot.modules_loaded)
+    bench.results["build"] = os.path.relpath(bench.build, ROOT) if bench.build.startswith(ROOT) else bench.build
+    bench.results["quick"] = args.quick
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(bench.results, f, indent=1)
+    if args.only:
+        log("(--only: RESULTS.md not rewritten)")
+        return
+    sys.path.insert(0, HERE)
+    text = write_results(bench.results, args.results)
+    print()
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
