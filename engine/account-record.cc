@@ -152,36 +152,38 @@ std::vector<const Entry *> within(const std::vector<Entry> &entries, std::uint32
 	return result;
 }
 
+// Marks the entry matching `same` as seen at `now` (adding `fresh` if there is none) and keeps
+// the list ordered most recent first, moving one entry in O(n) rather than re-sorting.
+// Returns the entry's previous last-seen time, 0 if it is new.
+template <typename Entry, typename Match>
+std::uint32_t touch(std::vector<Entry> &entries, std::uint32_t now, Match same, Entry fresh)
+{
+	std::uint32_t previous = 0;
+	auto it = std::find_if(entries.begin(), entries.end(), same);
+	if (it != entries.end()) {
+		previous = it->last_seen;
+		// Time never runs backwards for an entry (clock skew between nodes).
+		fresh.last_seen = std::max(it->last_seen, now);
+		entries.erase(it);
+	}
+	auto at = std::find_if(entries.begin(), entries.end(),
+			       [&](const Entry &e) { return e.last_seen <= fresh.last_seen; });
+	entries.insert(at, fresh);
+	return previous;
+}
+
 } // namespace
 
 std::uint32_t AccountRecord::touch_network(const Network &network, std::uint32_t now)
 {
-	for (NetworkSeen &e : networks) {
-		if (e.network == network) {
-			std::uint32_t previous = e.last_seen;
-			e.last_seen = std::max(e.last_seen, now);
-			move_to_front_sorted(networks);
-			return previous;
-		}
-	}
-	networks.insert(networks.begin(), NetworkSeen{network, now});
-	move_to_front_sorted(networks);
-	return 0;
+	return touch(networks, now, [&](const NetworkSeen &e) { return e.network == network; },
+		     NetworkSeen{network, now});
 }
 
 std::uint32_t AccountRecord::touch_country(CountryCode country, std::uint32_t now)
 {
-	for (CountrySeen &e : countries) {
-		if (e.country == country) {
-			std::uint32_t previous = e.last_seen;
-			e.last_seen = std::max(e.last_seen, now);
-			move_to_front_sorted(countries);
-			return previous;
-		}
-	}
-	countries.insert(countries.begin(), CountrySeen{country, now});
-	move_to_front_sorted(countries);
-	return 0;
+	return touch(countries, now, [&](const CountrySeen &e) { return e.country == country; },
+		     CountrySeen{country, now});
 }
 
 std::vector<const NetworkSeen *> AccountRecord::networks_within(std::uint32_t now,
