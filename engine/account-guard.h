@@ -83,6 +83,8 @@ void ag_engine_free(struct ag_engine **engine);
 int ag_engine_is_dry_run(const struct ag_engine *engine);
 /* 1 if account_guard_fail_mode = closed, else 0. */
 int ag_engine_is_fail_closed(const struct ag_engine *engine);
+/* account_guard_lock_message, valid while the engine lives. */
+const char *ag_engine_lock_message(const struct ag_engine *engine);
 
 /* ---- Login path (auth passdb) ---- */
 
@@ -105,6 +107,8 @@ enum ag_verdict {
 	AG_VERDICT_ALLOW = 0,
 	AG_VERDICT_REFUSE = 1,   /* locked: refuse with message */
 	AG_VERDICT_TEMPFAIL = 2, /* backend failed and fail_mode = closed */
+	AG_VERDICT_LOCKED = 3,   /* ag_rcpt only: the account is locked (a session opened before
+	                            the lock); reply with ag_engine_lock_message() */
 };
 
 /* Decides one verified login, records it and locks the account if it crosses a limit.
@@ -127,6 +131,9 @@ struct ag_rcpt {
 	/* Called for the first refusal of the account in a window, cluster-wide; may be NULL. */
 	ag_notify_fn *on_notify;
 	void *notify_context;
+	/* Set on the first RCPT of a transaction: also refuse (AG_VERDICT_LOCKED) if the account
+	   was locked after this session logged in. One more memcached read per transaction. */
+	int check_lock;
 };
 
 /* Counts one recipient in every window of account_guard_recipient_limit, or refuses it

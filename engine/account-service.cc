@@ -200,9 +200,32 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 			 std::to_string(std::chrono::seconds(retry_budget).count()) + " seconds of retries");
 }
 
-RcptResult AccountService::rcpt(const Settings &settings, std::string_view user, std::uint32_t now)
+RcptResult AccountService::rcpt(const Settings &settings, std::string_view user, std::uint32_t now,
+				bool check_lock)
 {
 	RcptResult result;
+	if (check_lock && settings.lock_services.contains("submission")) {
+		std::vector<Event> ignored;
+		const std::string key = account_key(key_prefix_, KeyKind::account, user);
+		auto record = read(store_.gets(key), user, ignored);
+		if (record && record->lock) {
+			const bool dry_run = settings.mode == Mode::log;
+			Event e;
+			e.name = "account_guard_rcpt_refused";
+			e.level = Level::info;
+			e.user = printable(user);
+			e.reason = "locked";
+			e.message = std::string(dry_run ? "dry run: would refuse recipient: " : "recipient refused: ") +
+				    "account locked since " + format_time_utc(record->lock->since) +
+				    " (the session logged in before the lock)";
+			result.events.push_back(std::move(e));
+			if (!dry_run) {
+				result.allowed = false;
+				result.locked = true;
+				return result;
+			}
+		}
+	}
 	if (settings.recipient_limit.empty())
 		return result;
 	const std::string key = account_key(key_prefix_, KeyKind::recipients, user);

@@ -26,6 +26,7 @@ struct LoginResult {
 
 struct RcptResult {
 	bool allowed = true;
+	bool locked = false; // refused because the account is locked (check_lock)
 	std::vector<Event> events;
 	// The first refusal in a window, cluster-wide, with notify set.
 	std::optional<Notification> notification;
@@ -56,7 +57,10 @@ public:
 
 	// Budget: one read and one compare-and-swap; a refused recipient costs one read (plus,
 	// the first time in a window, the notification marker and the account's history).
-	RcptResult rcpt(const Settings &settings, std::string_view user, std::uint32_t now);
+	// check_lock (the first RCPT of a transaction): refuse if the account got locked after
+	// this session logged in — one more read per transaction.
+	RcptResult rcpt(const Settings &settings, std::string_view user, std::uint32_t now,
+			bool check_lock = false);
 
 	AccountStatus status(const Settings &settings, std::string_view user, std::uint32_t now);
 	std::vector<Event> lock(std::string_view user, std::string_view reason, std::uint32_t now);

@@ -195,6 +195,11 @@ int ag_engine_is_fail_closed(const struct ag_engine *engine)
 	return engine->settings.fail_mode == FailMode::closed ? 1 : 0;
 }
 
+const char *ag_engine_lock_message(const struct ag_engine *engine)
+{
+	return engine->settings.lock_message.c_str();
+}
+
 int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_verdict *verdict_r,
 	     char *message, size_t message_size, ag_event_fn *on_event, void *event_context)
 {
@@ -274,11 +279,12 @@ int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdic
 			return AG_ERR_CONFIG;
 		}
 		try {
-			RcptResult r = engine->service.rcpt(*settings, user, static_cast<std::uint32_t>(rcpt->now));
+			RcptResult r = engine->service.rcpt(*settings, user, static_cast<std::uint32_t>(rcpt->now),
+							    rcpt->check_lock != 0);
 			report_backend_recovered(engine, on_event, event_context);
 			emit_all(r.events, on_event, event_context);
 			notify(*settings, r.notification, rcpt->on_notify, rcpt->notify_context);
-			*verdict_r = r.allowed ? AG_VERDICT_ALLOW : AG_VERDICT_REFUSE;
+			*verdict_r = r.locked ? AG_VERDICT_LOCKED : r.allowed ? AG_VERDICT_ALLOW : AG_VERDICT_REFUSE;
 			return AG_OK;
 		} catch (const StoreError &e) {
 			*verdict_r = report_backend_failure(engine, *settings, user, e.what(), "recipient",

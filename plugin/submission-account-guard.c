@@ -44,6 +44,11 @@ struct submission_guard_client {
 	struct ag_engine *engine;
 	/* The engine could not be created: its RCPTs get 4.3.5. */
 	bool config_failed;
+	/* A transaction started and its first RCPT has not been checked yet:
+	   that one also asks whether the account was locked after this
+	   session logged in (a thief's long session must not outlive the
+	   lock). */
+	bool check_lock;
 };
 
 SUBMISSION_GUARD_EXPORT void account_guard_plugin_init(struct module *module);
@@ -170,6 +175,7 @@ submission_guard_cmd_rcpt(struct client *client,
 	   overrides included. */
 	rcpt.on_notify = guard_notify;
 	rcpt.notify_context = &notify_ctx;
+	rcpt.check_lock = gclient->check_lock ? 1 : 0;
 
 	/* Counted here, before the relay sees the RCPT: the engine checks and
 	   counts in one step, and only a check made before relaying can still
@@ -177,8 +183,9 @@ submission_guard_cmd_rcpt(struct client *client,
 	   thief's address list as much as for a typo. The engine reports every
 	   outcome through events and sets the verdict by mode and fail_mode in
 	   every case, so its return value adds nothing here. */
-	(void)ag_rcpt(engine, &rcpt, &verdict, submission_guard_on_event,
-		      client);
+	if (ag_rcpt(engine, &rcpt, &verdict, submission_guard_on_event,
+		    client) == AG_OK)
+		gclient->check_lock = FALSE;
 
 	switch (verdict) {
 	case AG_VERDICT_ALLOW:
@@ -192,6 +199,14 @@ submission_guard_cmd_rcpt(struct client *client,
 		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1",
 					    SUBMISSION_GUARD_TEMPFAIL_TEXT);
 		return -1;
+	case AG_VERDICT_LOCKED:
+		/* Temporary: a legitimate client keeps the message and sends it
+		   once the account is unlocked; the thief gets nowhere. The
+		   next RCPT of this transaction asks again. */
+		gclient->check_lock = TRUE;
+		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1", "%s",
+					    ag_engine_lock_message(engine));
+		return -1;
 	}
 	/* A verdict this glue does not know (newer engine): not a reason to
 	   let the recipient through. */
@@ -200,6 +215,17 @@ submission_guard_cmd_rcpt(struct client *client,
 	smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1",
 				    SUBMISSION_GUARD_TEMPFAIL_TEXT);
 	return -1;
+}
+
+static void
+submission_guard_trans_start(struct client *client,
+			     struct smtp_server_transaction *trans)
+{
+	struct submission_guard_client *gclient =
+		SUBMISSION_GUARD_CONTEXT(client);
+
+	gclient->check_lock = TRUE;
+	gclient->module_ctx.super.trans_start(client, trans);
 }
 
 static void submission_guard_client_destroy(struct client *client)
@@ -219,6 +245,7 @@ static void submission_guard_client_created(struct client **clientp)
 	gclient = p_new(client->pool, struct submission_guard_client, 1);
 	gclient->module_ctx.super = client->v;
 	client->v.cmd_rcpt = submission_guard_cmd_rcpt;
+	client->v.trans_start = submission_guard_trans_start;
 	client->v.destroy = submission_guard_client_destroy;
 	MODULE_CONTEXT_SET(client, submission_guard_client_module, gclient);
 

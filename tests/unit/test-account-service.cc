@@ -360,3 +360,24 @@ TEST_CASE("account-service: replication costs nothing on the login of a known ac
 	c.login("192.0.2.1");
 	CHECK(c.store.operations() - before == 3); // account gets, replica gets, add
 }
+
+TEST_CASE("account-service: the first RCPT of a transaction finds a lock set after login")
+{
+	Fixture f;
+	f.s.recipient_limit = parse_limit_list("n", "100/1h");
+	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
+	CHECK(f.service.rcpt(f.s, "alice", now(), true).allowed);
+	f.service.lock("alice", "phished", now());
+	std::size_t before = f.store.operations();
+	RcptResult r = f.service.rcpt(f.s, "alice", now(), true);
+	CHECK_FALSE(r.allowed);
+	CHECK(r.locked);
+	CHECK(f.store.operations() - before == 1); // the lock read only; nothing counted
+	// Later RCPTs of the transaction do not read the lock again.
+	before = f.store.operations();
+	CHECK(f.service.rcpt(f.s, "alice", now(), false).allowed);
+	CHECK(f.store.operations() - before == 2);
+	// Not for services outside lock_services.
+	f.s.lock_services = parse_service_list("n", "imap");
+	CHECK(f.service.rcpt(f.s, "alice", now(), true).allowed);
+}
