@@ -216,6 +216,7 @@ account_guard_verify_plain(struct auth_request *request, const char *password,
 		callback(PASSDB_RESULT_OK, request);
 		return;
 	case AG_VERDICT_REFUSE:
+	case AG_VERDICT_LOCKED: /* ag_rcpt's; a login is refused either way */
 		/* USER_DISABLED ends the chain whatever the result_* rules
 		   say, is never cached, and keeps the reason field, which
 		   the login process shows to the client. */
