@@ -24,8 +24,9 @@ def timed_login(d, user, password, rip):
 
 
 def test_hung_memcached_costs_the_timeout_once_then_is_skipped(make_dovecot, memcached):
-    d = make_dovecot(settings={"account_guard_memcached_timeout": "200ms"})
-    code, out, base = timed_login(d, "alice", ALICE, "192.0.2.1")
+    # A 1 s timeout makes "paid the timeout" unmistakable next to the noise of a loaded machine.
+    d = make_dovecot(settings={"account_guard_memcached_timeout": "1s"})
+    code, out, _ = timed_login(d, "alice", ALICE, "192.0.2.1")
     assert code == 0, out
     os.kill(memcached.proc.pid, signal.SIGSTOP)
     try:
@@ -34,10 +35,11 @@ def test_hung_memcached_costs_the_timeout_once_then_is_skipped(make_dovecot, mem
             code, out, took = timed_login(d, "alice", ALICE, f"198.51.100.{n + 1}")
             assert code == 0, f"fail-open login {n} refused:\n{out}"
             times.append(took)
-        # Each auth-worker pays the timeout once; the rest are fast.
-        slow = [t for t in times if t > base + 0.15]
-        assert len(slow) <= 3, f"login times: {times}"
-        assert max(times) < base + 1.5, f"login times: {times}"
+        # Each auth-worker process pays the timeout once (a 2 s retry interval may make it pay
+        # again); the rest are skipped at once instead of waiting on the hung server.
+        slow = [t for t in times if t > 0.8]
+        assert 1 <= len(slow) <= 4, f"login times: {times}"
+        assert max(times) < 4.0, f"login times: {times}"
         # One warning per outage and auth-worker process, not one per login.
         warned = [l for l in d.log().splitlines() if "Warning" in l and "memcached failed:" in l]
         assert 1 <= len(warned) <= 3, "\n".join(warned)
@@ -58,7 +60,7 @@ def test_hung_memcached_costs_the_timeout_once_then_is_skipped(make_dovecot, mem
 
 def test_hung_memcached_with_fail_closed_tempfails_quickly(make_dovecot, memcached):
     d = make_dovecot(settings={"account_guard_fail_mode": "closed",
-                               "account_guard_memcached_timeout": "200ms"},
+                               "account_guard_memcached_timeout": "1s"},
                      guard_passdb_extra="result_internalfail = return-fail")
     assert d.auth_test("alice", ALICE, "192.0.2.1")[0] == 0
     os.kill(memcached.proc.pid, signal.SIGSTOP)
@@ -66,7 +68,7 @@ def test_hung_memcached_with_fail_closed_tempfails_quickly(make_dovecot, memcach
         for n in range(5):
             code, out, took = timed_login(d, "alice", ALICE, f"198.51.100.{n + 1}")
             assert code != 0 and "temp_fail" in out, out
-            assert took < 2.0
+            assert took < 4.0
     finally:
         os.kill(memcached.proc.pid, signal.SIGCONT)
 
