@@ -32,6 +32,11 @@ def verdict(ok):
     return "**met**" if ok else "**missed**"
 
 
+def short(sym, width=90):
+    """A C++ symbol cut to a readable length (template arguments can run to 500 characters)."""
+    return sym if len(sym) <= width else sym[:width - 1] + "…"
+
+
 def table(head, rows):
     out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for r in rows:
@@ -133,6 +138,12 @@ def render(R):
         ("auth module loaded", ", ".join(f"`{p}`" for p in R.get("modules_loaded", [])) or "?"),
         ("load average before the run", " ".join(m["loadavg_start"])),
     ]
+    gate = R.get("quiet_gate")
+    if gate:
+        rows.append(("waiting for a quiet machine",
+                     f"each timed run (engine, Dovecot, submission, profiles) waited until other processes used at most "
+                     f"{100 * gate['threshold']:.0f}% of the machine: {gate['waited_s']} s in all; "
+                     f"{gate['busy_starts']} run(s) started busy when the waiting budget was spent"))
     if others:
         rows.append(("CPU used by other processes during the Dovecot and submission runs",
                      f"{100 * others_share(others):.0f}% of the machine (median over the runs); "
@@ -168,10 +179,15 @@ def render(R):
                             f"first login {first:.2f}, known network {known_rt:.2f}, new network {new_rt:.2f}",
                             verdict(ok)))
         acc = rt_of(1, "rcpt: accepted")
+        first = rt_of(1, "rcpt: accepted, first of its transaction")
         ref = rt_of(1, "rcpt: refused")
         if acc is not None:
-            summary.append(("2", "≤ 2 memcached operations per RCPT", f"accepted {acc:.2f}, refused {ref:.2f}",
-                            verdict(max(acc, ref) <= 2.0001)))
+            text = f"accepted {acc:.2f}"
+            if first is not None:
+                text += f", the first of a transaction {first:.2f} (every RCPT of a one-recipient message)"
+            text += f", refused {ref:.2f}"
+            summary.append(("2", "≤ 2 memcached operations per RCPT", text,
+                            verdict(max(acc, ref, first or 0) <= 2.0001)))
     thr = R.get("auth_throughput", {})
     lat = R.get("auth_latency", {})
     if "dovecot/known" in thr and "guard/known" in thr:
@@ -239,7 +255,7 @@ def render(R):
             w(table(["function", "share of the login"], [(a, f"{b}%") for a, b in pe["inclusive"]] +
                     [("malloc/free (self)", f"{pe['allocator']}%")]))
             w("")
-            w("Top functions by self time: " + ", ".join(f"{s} {p}%" for s, p in pe["self_top"][:8]) + ".")
+            w("Top functions by self time: " + ", ".join(f"{short(s)} {p}%" for s, p in pe["self_top"][:8]) + ".")
             w("")
 
     # ---- 2 ------------------------------------------------------------------------------
@@ -316,10 +332,13 @@ def render(R):
           f"{m['nproc_cmd']} cores divided by it and one core divided by the auth process's share (one "
           "process, one core): the most logins/s this machine could do in that configuration. The measured "
           f"rates reach {100 * min(reached):.0f}–{100 * max(reached):.0f}% of it, so every configuration here is "
-          "CPU-bound; Dovecot alone by its single auth process, the others by the sum of their processes.")
+          "CPU-bound; Dovecot alone by its single auth process, the others by the sum of their processes. "
+          f"The load generator itself used at most {100 * max(r['client_cpu'] for rr in thr.values() for r in rr):.0f}% "
+          "of one core.")
         w("")
         if lat:
-            w("One login at a time (1 connection, 1 request in flight, 3 s): the latency a single login "
+            w("One login at a time (1 connection, 1 request in flight; median of 3 interleaved rounds of 1 s): "
+              "the latency a single login "
               "sees when nothing queues.")
             w("")
             lb = lat.get("dovecot/known")
@@ -383,7 +402,7 @@ def render(R):
                 w("")
                 w("By library (self): " + ", ".join(f"{d} {p}%" for d, p in aw["self_dso"]) + ".")
                 w("")
-                w("Top functions (self): " + ", ".join(f"{s} {p}%" for s, p in aw["self_top"][:10]) + ".")
+                w("Top functions (self): " + ", ".join(f"{short(s)} {p}%" for s, p in aw["self_top"][:10]) + ".")
                 w("")
             au = an.get("auth", {})
             if au.get("samples"):
@@ -552,6 +571,17 @@ def findings(R):
                        "`memcached_mget` (they live on different servers by construction, so both requests go out "
                        "before either answer is read: one round trip of latency, two operations), or read the "
                        "replica only when the record's server failed or was restarted (its `uptime`/`pid` changed).")
+            break
+
+    for r in rt:
+        if r["servers"] == 1 and r["scenario"].startswith("rcpt: accepted, first of its transaction") and \
+                ops_total(r["per_op"]) > 2.0001:
+            out.append(f"Round trips, item 2: the first RCPT of every transaction costs {ops_total(r['per_op']):.2f} "
+                       f"operations ({ops_text(r['per_op'])}): the lock check of the account record (for sessions "
+                       "that logged in before a lock) comes before, and separately from, the recipient counters. "
+                       "For one-recipient messages, the common case, that is every RCPT. Both keys are known "
+                       "up front: fetch them with one `memcached_mget` (one round trip, in parallel when they "
+                       "live on different servers), then the `cas`: two round trips.")
             break
 
     thr = R.get("auth_throughput", {})
