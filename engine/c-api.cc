@@ -223,7 +223,10 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_ver
 			input.ip = parse_ip(login->remote_ip);
 		if (engine->geo && input.ip) {
 			emit_all(engine->geo->refresh(login->now), on_event, event_context);
-			GeoInfo geo = engine->geo->lookup(*input.ip);
+			// Countries matter only with a country limit, AS numbers only when exempt or
+			// NAT ASNs are listed.
+			GeoInfo geo = engine->geo->lookup(*input.ip, !settings->country_limit.empty(),
+							  !settings->exempt_asns.empty() || !settings->nat_asns.empty());
 			input.country = geo.country;
 			input.asn = geo.asn;
 		}

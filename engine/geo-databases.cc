@@ -46,16 +46,16 @@ GeoDatabases::GeoDatabases(const std::string &country_path, const std::string &a
 {
 }
 
-GeoInfo GeoDatabases::lookup(const IpAddress &ip)
+GeoInfo GeoDatabases::lookup(const IpAddress &ip, bool want_country, bool want_asn)
 {
 	static const char *const country_keys[] = {"country", "iso_code", nullptr};
 	static const char *const asn_keys[] = {"autonomous_system_number", nullptr};
 	GeoInfo info;
-	if (country_) {
+	if (country_ && want_country) {
 		if (auto code = country_->lookup_string(ip, country_keys))
 			info.country = parse_country(*code);
 	}
-	if (asn_)
+	if (asn_ && want_asn)
 		info.asn = asn_->lookup_uint32(ip, asn_keys);
 	return info;
 }

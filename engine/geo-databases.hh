@@ -18,7 +18,7 @@ public:
 		     std::time_t check_interval = 5);
 
 	bool empty() const { return !country_ && !asn_; }
-	GeoInfo lookup(const IpAddress &ip) override;
+	GeoInfo lookup(const IpAddress &ip, bool country = true, bool asn = true) override;
 	std::vector<Event> refresh(std::time_t now) override;
 
 private:

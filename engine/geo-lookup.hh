@@ -22,7 +22,8 @@ struct GeoInfo {
 class GeoLookup {
 public:
 	virtual ~GeoLookup() = default;
-	virtual GeoInfo lookup(const IpAddress &ip) = 0;
+	// Looks up only what is asked for: an unused database costs nothing per login.
+	virtual GeoInfo lookup(const IpAddress &ip, bool country = true, bool asn = true) = 0;
 	// Gives a long-running process the chance to pick up replaced database files; cheap
 	// when called often (it looks at the files at most every few seconds).
 	virtual std::vector<Event> refresh(std::time_t now) = 0;

@@ -133,3 +133,15 @@ TEST_CASE("geo-databases: a replaced file is picked up without a restart, a bad 
 	CHECK(geo.refresh(now + 40).empty());
 	CHECK(country_of(geo, "198.51.100.1") == "FR");
 }
+
+TEST_CASE("geo-databases: only what is asked for is looked up")
+{
+	TestDatabases files;
+	GeoDatabases geo(files.country, files.asn);
+	GeoInfo only_country = geo.lookup(*parse_ip("192.0.2.5"), true, false);
+	CHECK(only_country.country);
+	CHECK_FALSE(only_country.asn);
+	GeoInfo only_asn = geo.lookup(*parse_ip("192.0.2.5"), false, true);
+	CHECK_FALSE(only_asn.country);
+	CHECK(only_asn.asn == 64496u);
+}
