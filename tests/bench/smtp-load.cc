@@ -33,50 +33,14 @@
 #include <string>
 #include <vector>
 
+#include "load-common.hh"
+
+using bench::base64;
+using bench::cpu_s;
+using bench::now_s;
+
 namespace {
 
-double now_s()
-{
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-double cpu_s()
-{
-	rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-std::string base64(const std::string &in)
-{
-	static const char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	std::string out;
-	size_t i = 0;
-	for (; i + 2 < in.size(); i += 3) {
-		unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-			     static_cast<unsigned char>(in[i + 2]);
-		out += table[v >> 18];
-		out += table[(v >> 12) & 63];
-		out += table[(v >> 6) & 63];
-		out += table[v & 63];
-	}
-	if (i + 1 == in.size()) {
-		unsigned v = static_cast<unsigned char>(in[i]) << 16;
-		out += table[v >> 18];
-		out += table[(v >> 12) & 63];
-		out += "==";
-	} else if (i + 2 == in.size()) {
-		unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-		out += table[v >> 18];
-		out += table[(v >> 12) & 63];
-		out += table[(v >> 6) & 63];
-		out += '=';
-	}
-	return out;
-}
 
 enum class Cmd { greeting, ehlo, auth, mail, rcpt, data, body, rset, quit };
 
