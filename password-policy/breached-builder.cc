@@ -1,5 +1,7 @@
 #include "breached-builder.hh"
 
+#include "file-util.hh"
+
 #include "breached-format.hh"
 
 #include <fcntl.h>
@@ -301,33 +303,6 @@ void parse_line(const char *p, std::size_t n, std::uint64_t line_no, const std::
 	}
 	out.has_count = true;
 	out.count = count;
-}
-
-struct Fd {
-	int fd = -1;
-	~Fd()
-	{
-		if (fd >= 0)
-			close(fd);
-	}
-};
-
-// Temporary output file that is removed unless committed.
-struct TempFile {
-	std::string path;
-	bool committed = false;
-	~TempFile()
-	{
-		if (!path.empty() && !committed)
-			unlink(path.c_str());
-	}
-};
-
-std::string directory_of(const std::string &path)
-{
-	std::vector<char> copy(path.begin(), path.end());
-	copy.push_back('\0');
-	return dirname(copy.data());
 }
 
 BreachedBuildStats build(const std::string &input, const std::string &output,

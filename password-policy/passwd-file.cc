@@ -1,5 +1,7 @@
 #include "passwd-file.hh"
 
+#include "file-util.hh"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -18,66 +20,6 @@ namespace {
 std::string sys_error(const std::string &what, const std::string &path)
 {
 	return what + " " + path + ": " + std::strerror(errno);
-}
-
-struct Fd {
-	int fd = -1;
-	Fd() = default;
-	explicit Fd(int f) : fd(f) {}
-	Fd(const Fd &) = delete;
-	Fd &operator=(const Fd &) = delete;
-	~Fd()
-	{
-		if (fd >= 0)
-			close(fd);
-	}
-};
-
-struct TempFile {
-	std::string path;
-	bool committed = false;
-	~TempFile()
-	{
-		if (!path.empty() && !committed)
-			unlink(path.c_str());
-	}
-};
-
-bool read_all(int fd, std::string &out)
-{
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n == 0)
-			return true;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		out.append(buf, static_cast<std::size_t>(n));
-	}
-}
-
-bool write_all(int fd, std::string_view data)
-{
-	while (!data.empty()) {
-		ssize_t n = write(fd, data.data(), data.size());
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		data.remove_prefix(static_cast<std::size_t>(n));
-	}
-	return true;
-}
-
-std::string directory_of(const std::string &path)
-{
-	std::vector<char> copy(path.begin(), path.end());
-	copy.push_back('\0');
-	return dirname(copy.data());
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "update-command.hh"
 
+#include "file-util.hh"
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,20 +23,6 @@ void close_pair(int fd[2])
 	if (fd[1] >= 0)
 		close(fd[1]);
 	fd[0] = fd[1] = -1;
-}
-
-bool write_all(int fd, std::string_view data)
-{
-	while (!data.empty()) {
-		ssize_t n = write(fd, data.data(), data.size());
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		data.remove_prefix(static_cast<std::size_t>(n));
-	}
-	return true;
 }
 
 } // namespace
