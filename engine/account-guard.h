@@ -120,6 +120,46 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login,
 	     enum ag_verdict *verdict_r, char *message, size_t message_size,
 	     ag_event_fn *on_event, void *event_context);
 
+/* ---- Non-blocking login path (the auth process) ----
+
+   The same login as ag_login(), without ever blocking: memcached requests of all logins in
+   flight go out pipelined over one connection per server, driven by the caller's event loop
+   (Dovecot's ioloop). The engine owns the sockets; the loop only watches them and keeps one
+   timer for the engine. */
+
+#define AG_IO_READ 1
+#define AG_IO_WRITE 2
+
+struct ag_event_loop {
+	/* Watch fd for the AG_IO_* events in `events` and report them with ag_engine_io();
+	   0 stops watching fd. Called only when the wanted set changes. */
+	void (*watch)(int fd, int events, void *context);
+	/* Call ag_engine_timer() once after msecs milliseconds (0: at the next turn of the
+	   loop), replacing any earlier request; -1 cancels it. */
+	void (*timer)(int msecs, void *context);
+	void *context;
+};
+
+/* Attaches the engine to the caller's event loop; ag_login_start() needs it. Opens nothing
+   yet: connections are made by the first login. Returns AG_OK or AG_ERR_INTERNAL. */
+int ag_engine_attach_loop(struct ag_engine *engine, const struct ag_event_loop *loop,
+			  char *error, size_t error_size);
+/* The event loop reports: fd is ready for the AG_IO_* events in `events`; the timer fired. */
+void ag_engine_io(struct ag_engine *engine, int fd, int events);
+void ag_engine_timer(struct ag_engine *engine);
+
+/* The verdict of ag_login_start(); message is the lock message for AG_VERDICT_REFUSE (else
+   ""), valid only during the call. */
+typedef void ag_login_done_fn(enum ag_verdict verdict, const char *message, void *context);
+
+/* Starts one login like ag_login(): its strings are copied (the password into memory that is
+   wiped afterwards) and user_getenv is consulted before this returns. Events go to on_event,
+   a lock notification to login->on_notify, then the verdict to done - exactly once, possibly
+   before ag_login_start() returns (a service that records nothing, an invalid per-user
+   setting). A login still in flight when the engine is freed never completes. */
+void ag_login_start(struct ag_engine *engine, const struct ag_login *login, ag_event_fn *on_event,
+		    ag_login_done_fn *done, void *context);
+
 /* ---- Submission (RCPT) ---- */
 
 struct ag_rcpt {
@@ -132,7 +172,8 @@ struct ag_rcpt {
 	ag_notify_fn *on_notify;
 	void *notify_context;
 	/* Set on the first RCPT of a transaction: also refuse (AG_VERDICT_LOCKED) if the account
-	   was locked after this session logged in. One more memcached read per transaction. */
+	   was locked after this session logged in. Free: the lock is in the account's one
+	   memcached item, which counting the recipient reads anyway. */
 	int check_lock;
 };
 

@@ -1,9 +1,12 @@
 #pragma once
-// What the cluster knows about one account, stored as one memcached value so that a login
-// needs one read and at most one compare-and-swap: the lock (if any) and the login history
-// (distinct networks and countries, each with its last-seen time).
+// What the cluster knows about one account, stored as one memcached value (one item per
+// account) so that a login and a RCPT each need one read and at most one compare-and-swap:
+// the lock (if any), the login history (distinct networks and countries, each with its
+// last-seen time) and the recipient counters of submission. A login carries the counters
+// through unchanged, a RCPT the lock and the history.
 
 #include "network.hh"
+#include "recipient-record.hh"
 
 #include <array>
 #include <cstdint>
@@ -42,8 +45,12 @@ struct AccountRecord {
 	std::optional<Lock> lock;
 	std::vector<NetworkSeen> networks; // most recently seen first
 	std::vector<CountrySeen> countries; // most recently seen first
+	RecipientRecord recipients;         // submission's recipient counts (recipient-policy)
 
-	bool empty() const { return !lock && networks.empty() && countries.empty(); }
+	bool empty() const
+	{
+		return !lock && networks.empty() && countries.empty() && recipients.windows.empty();
+	}
 
 	// Marks the network (or country) as seen at `now`; returns its previous last-seen time,
 	// or 0 if it is new.
@@ -60,8 +67,9 @@ struct AccountRecord {
 	void trim_countries(std::uint32_t now, std::int64_t window, std::size_t max_entries);
 };
 
-// Compact binary encoding (versioned). decode() treats its input as untrusted: anything
-// malformed yields std::nullopt, never a crash or an oversized allocation.
+// Compact binary encoding (versioned, account-record.cc describes it). decode() treats its
+// input as untrusted: anything malformed yields std::nullopt, never a crash or an oversized
+// allocation. It also reads the previous format (1: lock and history, no recipient counts).
 std::string encode(const AccountRecord &record);
 std::optional<AccountRecord> decode(std::string_view data);
 

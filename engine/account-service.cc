@@ -2,7 +2,9 @@
 
 #include "fingerprint.hh"
 #include "keys.hh"
+#include "login-operation.hh"
 #include "recipient-policy.hh"
+#include "sync-async-store.hh"
 #include "text.hh"
 
 #include <algorithm>
@@ -14,12 +16,8 @@ namespace account_guard {
 
 namespace {
 
-// Losing compare-and-swap races is geometric: with n nodes writing one account, each
-// attempt wins with a chance of about 1/n, so a fixed number of attempts starves someone
-// sooner or later (measured: 64 attempts lost about 1 login in 4000 with 8 writers). Retry
-// for up to this long instead; then give up and let fail_mode decide rather than stall a
-// worker.
-constexpr auto retry_budget = std::chrono::seconds(2);
+// Retries of the synchronous paths (rcpt, lock): the same budget as a login's.
+constexpr auto retry_budget = cas_retry_budget;
 
 // Attempts left while the budget lasts.
 class Retries {
@@ -37,51 +35,20 @@ private:
 
 void AccountService::jittered_backoff(int attempt)
 {
-	// Losers of a compare-and-swap race retry at once the first time; after that they wait a
-	// random while, doubling from 100 us up to 20 ms, so that a burst of logins of one
-	// account on many nodes spreads out instead of colliding again in lockstep (measured:
-	// 8 processes writing one 100 KB record starve each other with a 2 ms cap).
-	if (attempt < 1)
-		return;
-	thread_local std::minstd_rand rng{random_salt()};
-	long limit_us = std::min(20000L, 100L << std::min(attempt, 8));
-	std::this_thread::sleep_for(std::chrono::microseconds(rng() % static_cast<unsigned long>(limit_us)));
+	std::this_thread::sleep_for(backoff_delay(attempt));
 }
-
-namespace {
-
-} // namespace
 
 std::optional<AccountRecord> AccountService::read(const std::optional<Versioned> &stored,
 						  std::string_view user, std::vector<Event> &events)
 {
 	if (!stored)
 		return std::nullopt;
-	auto record = decode(stored->value);
-	if (!record) {
-		// memcached values are untrusted input: a record we cannot read is replaced, and
-		// said so once per occurrence.
-		events.push_back(backend_failed(Level::warning, printable(user), "corrupt record",
-						"stored account record is malformed (" +
-							std::to_string(stored->value.size()) +
-							" bytes); starting from an empty record"));
-	}
-	return record;
+	return read_account_record(stored->value, user, events);
 }
 
 std::string AccountService::replica_key(const std::string &primary, std::string_view user)
 {
-	if (store_.server_count() < 2)
-		return std::string();
-	const std::string base = account_key(key_prefix_, KeyKind::lock, user);
-	// Placement is a hash of the key: a handful of suffixes finds another server with
-	// near certainty when there is one.
-	for (int i = 0; i < 32; i++) {
-		std::string candidate = i == 0 ? base : base + "." + std::to_string(i);
-		if (!store_.same_server(primary, candidate))
-			return candidate;
-	}
-	return std::string();
+	return lock_replica_key(store_, key_prefix_, primary, user);
 }
 
 std::optional<Lock> AccountService::read_replica(const std::string &replica, std::string_view user)
@@ -127,96 +94,55 @@ void AccountService::remove_replica(const std::string &replica, std::string_view
 
 LoginResult AccountService::login(const Settings &settings, const LoginInput &login)
 {
-	LoginResult result;
 	if (!login_needs_state(settings, login.service))
-		return result;
-	const std::string key = account_key(key_prefix_, KeyKind::account, login.user);
-	// Needed only when the record is missing or a lock is set or lifted: not on the common
-	// login, which must stay one read.
-	std::optional<std::string> replica_cache;
-	auto replica = [&]() -> const std::string & {
-		if (!replica_cache)
-			replica_cache = replica_key(key, login.user);
-		return *replica_cache;
-	};
-	for (Retries retry; retry.another(); retry.next()) {
-		std::vector<Event> read_events;
-		std::optional<Versioned> stored;
-		try {
-			stored = store_.gets(key);
-		} catch (const StoreError &) {
-			// The account record's server is gone: its lock, if any, must still hold.
-			std::optional<Lock> lock = read_replica(replica(), login.user);
-			if (!lock)
-				throw;
-			AccountRecord locked;
-			locked.lock = *lock;
-			LoginDecision d = decide_login(settings, locked, login);
-			if (d.record.lock) {
-				result.verdict = d.verdict;
-				result.events = std::move(d.events);
-				return result;
-			}
-			throw; // a changed password lifts the lock once the record can be written
-		}
-		auto current = read(stored, login.user, read_events);
-		bool restored = false;
-		if (!current) {
-			// No account record: expired (the usual case), or lost with its server or to
-			// eviction. A lock replica tells the two apart.
-			if (std::optional<Lock> lock = read_replica(replica(), login.user)) {
-				current = AccountRecord{};
-				current->lock = *lock;
-				restored = true;
-			}
-		}
-		LoginDecision d = decide_login(settings, current, login);
-		if (restored && d.record.lock && !d.write) {
-			d.write = true; // put the lock back into the account record
-			d.expires = 0;
-		}
-		if (d.write) {
-			CasResult r = store_.compare_and_swap(key, encode(d.record), stored ? stored->cas : 0,
-							      static_cast<std::time_t>(d.expires));
-			if (r == CasResult::conflict) {
-				backoff_(retry.attempt()); // another node wrote this account: decide again on its data
-				continue;
-			}
-		}
-		result.verdict = d.verdict;
-		result.events = std::move(read_events);
-		if (d.locked_now) {
-			write_replica(replica(), *d.record.lock, login.user, result.events);
-			if (!settings.notify.empty())
-				result.notification = lock_notification(login.user, *d.record.lock, d.record);
-		} else if (current && current->lock && !d.record.lock) {
-			remove_replica(replica(), login.user, result.events);
-		}
-		for (Event &e : d.events)
-			result.events.push_back(std::move(e));
-		return result;
-	}
-	throw StoreError("account record of " + printable(login.user) + " kept changing during " +
-			 std::to_string(std::chrono::seconds(retry_budget).count()) + " seconds of retries");
+		return LoginResult{};
+	// The one login implementation is the asynchronous one (the auth process's); here it
+	// runs to completion over the synchronous store.
+	int waits = 0;
+	SyncAsyncStore sync(store_, [this, &waits](std::chrono::microseconds) { backoff_(++waits); });
+	std::optional<LoginOutcome> outcome;
+	LoginOperation operation(sync, key_prefix_, settings, login,
+				 [&outcome](LoginOutcome &&o) { outcome = std::move(o); });
+	operation.start();
+	sync.run();
+	if (!outcome)
+		throw std::logic_error("login operation ended without an outcome");
+	if (outcome->failed)
+		throw StoreError(outcome->error);
+	return std::move(outcome->result);
 }
 
 RcptResult AccountService::rcpt(const Settings &settings, std::string_view user, std::uint32_t now,
 				bool check_lock)
 {
-	RcptResult result;
-	if (check_lock && settings.lock_services.contains("submission")) {
-		std::vector<Event> ignored;
-		const std::string key = account_key(key_prefix_, KeyKind::account, user);
-		auto record = read(store_.gets(key), user, ignored);
-		if (record && record->lock) {
-			const bool dry_run = settings.mode == Mode::log;
+	const bool lock_check = check_lock && settings.lock_services.contains("submission");
+	if (!lock_check && settings.recipient_limit.empty())
+		return RcptResult{};
+	// One item holds the lock, the login history and the recipient counts: the lock check
+	// comes with the read the counts need anyway.
+	const std::string key = account_key(key_prefix_, KeyKind::account, user);
+	const bool dry_run = settings.mode == Mode::log;
+	for (Retries retry; retry.another(); retry.next()) {
+		RcptResult result;
+		auto stored = store_.gets(key);
+		std::optional<AccountRecord> current = read(stored, user, result.events);
+		if (!current) {
+			// No record (or an unreadable one): as for a login, a lock replica tells an
+			// expired record from one lost with its server, so that counting this recipient
+			// cannot write a record that hides a lock from the next login.
+			if (std::optional<Lock> lock = read_replica(replica_key(key, user), user)) {
+				current = AccountRecord{};
+				current->lock = *lock;
+			}
+		}
+		if (lock_check && current && current->lock) {
 			Event e;
 			e.name = "account_guard_rcpt_refused";
 			e.level = Level::info;
 			e.user = printable(user);
 			e.reason = "locked";
 			e.message = std::string(dry_run ? "dry run: would refuse recipient: " : "recipient refused: ") +
-				    "account locked since " + format_time_utc(record->lock->since) +
+				    "account locked since " + format_time_utc(current->lock->since) +
 				    " (the session logged in before the lock)";
 			result.events.push_back(std::move(e));
 			if (!dry_run) {
@@ -225,24 +151,11 @@ RcptResult AccountService::rcpt(const Settings &settings, std::string_view user,
 				return result;
 			}
 		}
-	}
-	if (settings.recipient_limit.empty())
-		return result;
-	const std::string key = account_key(key_prefix_, KeyKind::recipients, user);
-	for (Retries retry; retry.another(); retry.next()) {
-		auto stored = store_.gets(key);
-		std::optional<RecipientRecord> current;
-		if (stored) {
-			current = decode_recipients(stored->value);
-			if (!current) {
-				result.events.push_back(backend_failed(Level::warning, printable(user), "corrupt record",
-								       "stored recipient counts are malformed; starting from zero"));
-			}
-		}
+		if (settings.recipient_limit.empty())
+			return result;
 		RcptDecision d = decide_rcpt(settings, current, user, now);
 		if (d.write && store_.compare_and_swap(key, encode(d.record), stored ? stored->cas : 0,
 						       static_cast<std::time_t>(d.expires)) == CasResult::conflict) {
-			result.events.clear();
 			backoff_(retry.attempt());
 			continue;
 		}
@@ -252,21 +165,19 @@ RcptResult AccountService::rcpt(const Settings &settings, std::string_view user,
 		// A dry run refuses nothing, so there is no incident to mail about (the log has it).
 		if (d.crossed && !d.allowed && !settings.notify.empty()) {
 			// One notification per account and window across the cluster: the first node
-			// to add the marker sends it; the marker expires with the window.
+			// to add the marker sends it; the marker expires with the window. The history
+			// comes from the read above: the same item.
 			const std::string marker = account_key(key_prefix_, KeyKind::notified, user);
 			if (store_.add(marker, "r", static_cast<std::time_t>(now + d.crossed->window))) {
-				std::vector<Event> ignored;
-				auto history = read(store_.gets(account_key(key_prefix_, KeyKind::account, user)),
-						    user, ignored);
 				result.notification = recipient_notification(
 					user, d.crossed->to_string(), d.count,
-					format_recipient_counts(d.record, settings.recipient_limit, now),
-					history ? &*history : nullptr);
+					format_recipient_counts(d.record.recipients, settings.recipient_limit, now),
+					current ? &*current : nullptr);
 			}
 		}
 		return result;
 	}
-	throw StoreError("recipient counts of " + printable(user) + " kept changing during " +
+	throw StoreError("account record of " + printable(user) + " kept changing during " +
 			 std::to_string(std::chrono::seconds(retry_budget).count()) + " seconds of retries");
 }
 
@@ -274,11 +185,6 @@ AccountStatus AccountService::status(const Settings &settings, std::string_view 
 {
 	AccountStatus st;
 	std::vector<Event> ignored;
-	auto counts = store_.gets(account_key(key_prefix_, KeyKind::recipients, user));
-	std::optional<RecipientRecord> recipients;
-	if (counts)
-		recipients = decode_recipients(counts->value);
-	st.recipients = format_recipient_counts(recipients.value_or(RecipientRecord{}), settings.recipient_limit, now);
 	const std::string key = account_key(key_prefix_, KeyKind::account, user);
 	auto record = read(store_.gets(key), user, ignored);
 	if (!record) {
@@ -286,9 +192,11 @@ AccountStatus AccountService::status(const Settings &settings, std::string_view 
 			record = AccountRecord{};
 			record->lock = *lock;
 		} else {
+			st.recipients = format_recipient_counts(RecipientRecord{}, settings.recipient_limit, now);
 			return st;
 		}
 	}
+	st.recipients = format_recipient_counts(record->recipients, settings.recipient_limit, now);
 	if (record->lock) {
 		st.locked = true;
 		st.reason = record->lock->reason;
@@ -338,16 +246,44 @@ std::vector<Event> AccountService::lock(std::string_view user, std::string_view 
 	throw StoreError("account record of " + printable(user) + " kept changing");
 }
 
-std::vector<Event> AccountService::unlock(std::string_view user, bool reset_recipients)
+std::vector<Event> AccountService::unlock(const Settings &settings, std::string_view user,
+					  bool reset_recipients, std::uint32_t now)
 {
 	std::vector<Event> events;
 	const std::string key = account_key(key_prefix_, KeyKind::account, user);
-	auto record = read(store_.gets(key), user, events);
-	// The replica goes first: a lock must never come back from it after an unlock.
-	remove_replica(replica_key(key, user), user, events);
-	store_.remove(key);
+	std::optional<AccountRecord> record; // as first read: the lock's evidence for the event
+	bool done = false;
+	for (Retries retry; !done && retry.another(); retry.next()) {
+		auto stored = store_.gets(key);
+		std::vector<Event> ignored;
+		std::optional<AccountRecord> current = read(stored, user, retry.attempt() == 0 ? events : ignored);
+		if (retry.attempt() == 0) {
+			record = current;
+			// The replica goes first: a lock must never come back from it after an unlock.
+			remove_replica(replica_key(key, user), user, events);
+		}
+		// The lock and the login history go; the recipient counts share the item and stay
+		// unless they are reset too (INTERFACE.md §6).
+		AccountRecord kept;
+		if (current && !reset_recipients) {
+			kept.recipients = current->recipients;
+			kept.recipients.keep_only(settings.recipient_limit);
+		}
+		if (kept.recipients.windows.empty()) {
+			if (stored)
+				store_.remove(key);
+			done = true;
+		} else if (store_.compare_and_swap(key, encode(kept), stored->cas,
+						   static_cast<std::time_t>(record_expiry(settings, now))) ==
+			   CasResult::conflict) {
+			backoff_(retry.attempt());
+		} else {
+			done = true;
+		}
+	}
+	if (!done)
+		throw StoreError("account record of " + printable(user) + " kept changing");
 	if (reset_recipients) {
-		store_.remove(account_key(key_prefix_, KeyKind::recipients, user));
 		// A fresh start also means the next refusal is a new incident worth a mail.
 		store_.remove(account_key(key_prefix_, KeyKind::notified, user));
 	}

@@ -1,5 +1,6 @@
 #pragma once
-// The store around the pure decisions: read the account record, decide, write it back with
+// The store around the pure decisions: read the account record (one memcached item per
+// account: lock, login history, recipient counts), decide, write it back with
 // compare-and-swap, and retry on a conflict so that concurrent logins on different nodes
 // never lose an entry and a lock is set exactly once. Throws StoreError when the store fails;
 // the caller applies fail_mode.
@@ -55,16 +56,20 @@ public:
 	// another node wrote the same account in between).
 	LoginResult login(const Settings &settings, const LoginInput &login);
 
-	// Budget: one read and one compare-and-swap; a refused recipient costs one read (plus,
-	// the first time in a window, the notification marker and the account's history).
+	// Budget: one read and one compare-and-swap of the account's one item; a refused
+	// recipient costs one read (plus, the first time in a window, the notification marker).
 	// check_lock (the first RCPT of a transaction): refuse if the account got locked after
-	// this session logged in — one more read per transaction.
+	// this session logged in — free, the same read holds the lock. A missing record costs
+	// one more read when there is a lock replica to consult (two or more servers).
 	RcptResult rcpt(const Settings &settings, std::string_view user, std::uint32_t now,
 			bool check_lock = false);
 
 	AccountStatus status(const Settings &settings, std::string_view user, std::uint32_t now);
 	std::vector<Event> lock(std::string_view user, std::string_view reason, std::uint32_t now);
-	std::vector<Event> unlock(std::string_view user, bool reset_recipients);
+	// Lifts the lock and forgets the login history; the recipient counts stay (rewritten with
+	// compare-and-swap, expiring as record_expiry() says) unless reset_recipients.
+	std::vector<Event> unlock(const Settings &settings, std::string_view user, bool reset_recipients,
+				  std::uint32_t now);
 
 private:
 	// The key of the lock replica: on a server other than `primary`'s, or empty when the

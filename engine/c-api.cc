@@ -4,7 +4,9 @@
 #include "account-guard.h"
 
 #include "engine-handle.hh"
+#include "async-memcached.hh"
 #include "geo-databases.hh"
+#include "login-operation.hh"
 #include "memcached-store.hh"
 #include "text.hh"
 
@@ -141,7 +143,156 @@ void notify(const Settings &settings, const std::optional<Notification> &n, ag_n
 	on_notify(&out, context);
 }
 
+// The LoginInput of one login: client IP parsed, GeoIP looked up, the settings for this user.
+// Returns nullptr when a per-user override is invalid (reported). input's strings point into
+// *login's.
+const Settings *prepare_login(ag_engine *engine, const struct ag_login *login, Settings &storage, LoginInput &input,
+			      ag_event_fn *on_event, void *event_context)
+{
+	const std::string_view user = login->user != nullptr ? login->user : "";
+	const Settings *settings = effective_settings(engine, user, login->user_getenv, login->user_getenv_context,
+						      storage, on_event, event_context);
+	if (settings == nullptr)
+		return nullptr;
+	input.user = user;
+	input.service = login->service != nullptr ? login->service : "";
+	if (login->remote_ip != nullptr)
+		input.ip = parse_ip(login->remote_ip);
+	if (engine->geo && input.ip) {
+		emit_all(engine->geo->refresh(login->now), on_event, event_context);
+		// Countries matter only with a country limit, AS numbers only when exempt or NAT
+		// ASNs are listed.
+		GeoInfo geo = engine->geo->lookup(*input.ip, !settings->country_limit.empty(),
+						  !settings->exempt_asns.empty() || !settings->nat_asns.empty());
+		input.country = geo.country;
+		input.asn = geo.asn;
+	}
+	if (login->password != nullptr)
+		input.password = std::string_view(login->password, login->password_len);
+	input.now = static_cast<std::uint32_t>(login->now);
+	input.new_salt = static_cast<std::uint32_t>(engine->salt_rng());
+	return settings;
+}
+
+// Reports what a login came to (events, the notification, a store failure under fail_mode)
+// and sets the verdict; returns AG_OK or AG_ERR_BACKEND.
+int deliver_login(ag_engine *engine, const Settings &settings, std::string_view user, LoginOutcome &outcome,
+		  ag_notify_fn *on_notify, void *notify_context, ag_event_fn *on_event, void *event_context,
+		  enum ag_verdict *verdict_r)
+{
+	if (outcome.failed) {
+		*verdict_r = report_backend_failure(engine, settings, user, outcome.error, "login", on_event,
+						    event_context);
+		return AG_ERR_BACKEND;
+	}
+	const LoginResult &r = outcome.result;
+	report_backend_recovered(engine, on_event, event_context);
+	emit_all(r.events, on_event, event_context);
+	notify(settings, r.notification, on_notify, notify_context);
+	switch (r.verdict) {
+	case Verdict::allow:
+		*verdict_r = AG_VERDICT_ALLOW;
+		break;
+	case Verdict::refuse:
+		*verdict_r = AG_VERDICT_REFUSE;
+		break;
+	case Verdict::tempfail:
+		*verdict_r = AG_VERDICT_TEMPFAIL;
+		break;
+	}
+	return AG_OK;
+}
+
 } // namespace
+
+// One ag_login_start() in flight: its own copies of what the caller passed (the caller's
+// strings may be gone before the answer is in), the settings for this user and the operation.
+struct account_guard::PendingLogin {
+	PendingLogin(ag_engine *e, const struct ag_login *in, ag_event_fn *ev, ag_login_done_fn *d, void *ctx)
+		: engine(e), user(in->user != nullptr ? in->user : ""),
+		  service(in->service != nullptr ? in->service : ""),
+		  remote_ip(in->remote_ip != nullptr ? in->remote_ip : ""),
+		  password(in->password != nullptr ? std::string(in->password, in->password_len) : std::string()),
+		  has_password(in->password != nullptr), on_event(ev), done(d), context(ctx)
+	{
+		login = *in;
+		login.user = user.c_str();
+		login.service = service.c_str();
+		login.remote_ip = remote_ip.c_str();
+		login.password = has_password ? password.data() : nullptr;
+		next = engine->pending;
+		if (next != nullptr)
+			next->prev = this;
+		engine->pending = this;
+	}
+	~PendingLogin()
+	{
+		// The verified password: wiped, not just freed.
+		volatile char *p = password.data();
+		for (std::size_t i = 0; i < password.size(); i++)
+			p[i] = '\0';
+		if (prev != nullptr)
+			prev->next = next;
+		else
+			engine->pending = next;
+		if (next != nullptr)
+			next->prev = prev;
+	}
+	PendingLogin(const PendingLogin &) = delete;
+	PendingLogin &operator=(const PendingLogin &) = delete;
+
+	void start(const Settings &s)
+	{
+		settings = &s;
+		// Consulted by prepare_login() before ag_login_start() returned; the caller's
+		// context may not outlive that.
+		login.user_getenv = nullptr;
+		login.user_getenv_context = nullptr;
+		operation.emplace(*engine->async_store, engine->settings.key_prefix, s, input,
+				  [this](LoginOutcome &&outcome) { finished(outcome); });
+		operation->start();
+	}
+
+	// Runs from the store's answer: reports, answers the caller, frees this.
+	void finished(LoginOutcome &outcome)
+	{
+		enum ag_verdict verdict = AG_VERDICT_ALLOW;
+		try {
+			deliver_login(engine, *settings, user, outcome, login.on_notify, login.notify_context,
+				      on_event, context, &verdict);
+		} catch (const std::exception &e) {
+			report_internal_error(user, e.what(), on_event, context);
+			verdict = failure_verdict(engine->settings);
+		} catch (...) {
+			report_internal_error(user, "unknown exception", on_event, context);
+			verdict = failure_verdict(engine->settings);
+		}
+		const std::string message = verdict == AG_VERDICT_REFUSE ? settings->lock_message : std::string();
+		ag_login_done_fn *answer = done;
+		void *answer_context = context;
+		delete this;
+		answer(verdict, message.c_str(), answer_context);
+	}
+
+	ag_engine *engine;
+	std::string user, service, remote_ip, password;
+	bool has_password;
+	struct ag_login login{};
+	ag_event_fn *on_event;
+	ag_login_done_fn *done;
+	void *context;
+	Settings own_settings; // when the user has overrides
+	const Settings *settings = nullptr;
+	LoginInput input;
+	std::optional<LoginOperation> operation;
+	PendingLogin *prev = nullptr, *next = nullptr;
+};
+
+ag_engine::~ag_engine()
+{
+	while (pending != nullptr)
+		delete pending;
+}
 
 std::unique_ptr<ag_engine> account_guard::make_engine(const Getenv &getenv, std::unique_ptr<Store> store,
 						     std::unique_ptr<GeoLookup> geo)
@@ -206,58 +357,26 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_ver
 	*verdict_r = AG_VERDICT_ALLOW;
 	copy_text(message, message_size, "");
 	const std::string_view user = login->user != nullptr ? login->user : "";
-	const Settings *settings = &engine->settings;
 	try {
 		Settings storage;
-		settings = effective_settings(engine, user, login->user_getenv, login->user_getenv_context,
-					      storage, on_event, event_context);
+		LoginInput input;
+		const Settings *settings = prepare_login(engine, login, storage, input, on_event, event_context);
 		if (settings == nullptr) {
 			*verdict_r = failure_verdict(engine->settings);
 			return AG_ERR_CONFIG;
 		}
-
-		LoginInput input;
-		input.user = user;
-		input.service = login->service != nullptr ? login->service : "";
-		if (login->remote_ip != nullptr)
-			input.ip = parse_ip(login->remote_ip);
-		if (engine->geo && input.ip) {
-			emit_all(engine->geo->refresh(login->now), on_event, event_context);
-			// Countries matter only with a country limit, AS numbers only when exempt or
-			// NAT ASNs are listed.
-			GeoInfo geo = engine->geo->lookup(*input.ip, !settings->country_limit.empty(),
-							  !settings->exempt_asns.empty() || !settings->nat_asns.empty());
-			input.country = geo.country;
-			input.asn = geo.asn;
-		}
-		if (login->password != nullptr)
-			input.password = std::string_view(login->password, login->password_len);
-		input.now = static_cast<std::uint32_t>(login->now);
-		input.new_salt = static_cast<std::uint32_t>(engine->salt_rng());
-
+		LoginOutcome outcome;
 		try {
-			LoginResult r = engine->service.login(*settings, input);
-			report_backend_recovered(engine, on_event, event_context);
-			emit_all(r.events, on_event, event_context);
-			notify(*settings, r.notification, login->on_notify, login->notify_context);
-			switch (r.verdict) {
-			case Verdict::allow:
-				*verdict_r = AG_VERDICT_ALLOW;
-				break;
-			case Verdict::refuse:
-				*verdict_r = AG_VERDICT_REFUSE;
-				copy_text(message, message_size, settings->lock_message);
-				break;
-			case Verdict::tempfail:
-				*verdict_r = AG_VERDICT_TEMPFAIL;
-				break;
-			}
-			return AG_OK;
+			outcome.result = engine->service.login(*settings, input);
 		} catch (const StoreError &e) {
-			*verdict_r = report_backend_failure(engine, *settings, user, e.what(), "login",
-							    on_event, event_context);
-			return AG_ERR_BACKEND;
+			outcome.failed = true;
+			outcome.error = e.what();
 		}
+		int ret = deliver_login(engine, *settings, user, outcome, login->on_notify, login->notify_context,
+					on_event, event_context, verdict_r);
+		if (*verdict_r == AG_VERDICT_REFUSE)
+			copy_text(message, message_size, settings->lock_message);
+		return ret;
 	} catch (const std::exception &e) {
 		report_internal_error(user, e.what(), on_event, event_context);
 	} catch (...) {
@@ -265,6 +384,78 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_ver
 	}
 	*verdict_r = failure_verdict(engine->settings);
 	return AG_ERR_INTERNAL;
+}
+
+int ag_engine_attach_loop(struct ag_engine *engine, const struct ag_event_loop *loop, char *error,
+			  size_t error_size)
+{
+	try {
+		const ag_event_loop hooks = *loop;
+		IoHooks io;
+		io.watch = [hooks](int fd, unsigned events) {
+			hooks.watch(fd, static_cast<int>(events), hooks.context);
+		};
+		io.timer = [hooks](int msecs) { hooks.timer(msecs, hooks.context); };
+		engine->async_store = std::make_unique<AsyncMemcached>(
+			engine->settings.memcached_servers, engine->settings.memcached_timeout, std::move(io));
+		return AG_OK;
+	} catch (const std::exception &e) {
+		copy_text(error, error_size, e.what());
+	} catch (...) {
+		copy_text(error, error_size, "unknown error");
+	}
+	return AG_ERR_INTERNAL;
+}
+
+void ag_engine_io(struct ag_engine *engine, int fd, int events)
+{
+	try {
+		if (auto *memcached = dynamic_cast<AsyncMemcached *>(engine->async_store.get()))
+			memcached->on_io(fd, static_cast<unsigned>(events));
+	} catch (...) {
+		// Nothing throws here but allocation failure; the requests' own timeouts recover.
+	}
+}
+
+void ag_engine_timer(struct ag_engine *engine)
+{
+	try {
+		if (auto *memcached = dynamic_cast<AsyncMemcached *>(engine->async_store.get()))
+			memcached->on_timer();
+	} catch (...) {
+	}
+}
+
+void ag_login_start(struct ag_engine *engine, const struct ag_login *login, ag_event_fn *on_event,
+		    ag_login_done_fn *done, void *context)
+{
+	PendingLogin *pending = nullptr;
+	const std::string_view user = login->user != nullptr ? login->user : "";
+	try {
+		if (!engine->async_store)
+			throw std::logic_error("ag_login_start() before ag_engine_attach_loop()");
+		pending = new PendingLogin(engine, login, on_event, done, context);
+		const Settings *settings = prepare_login(engine, &pending->login, pending->own_settings,
+							 pending->input, on_event, context);
+		if (settings == nullptr) {
+			delete pending;
+			done(failure_verdict(engine->settings), "", context);
+			return;
+		}
+		if (!login_needs_state(*settings, pending->input.service)) {
+			delete pending;
+			done(AG_VERDICT_ALLOW, "", context);
+			return;
+		}
+		pending->start(*settings);
+		return;
+	} catch (const std::exception &e) {
+		report_internal_error(user, e.what(), on_event, context);
+	} catch (...) {
+		report_internal_error(user, "unknown exception", on_event, context);
+	}
+	delete pending;
+	done(failure_verdict(engine->settings), "", context);
 }
 
 int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdict *verdict_r,
@@ -347,9 +538,9 @@ int ag_account_lock(struct ag_engine *engine, const char *user, const char *reas
 int ag_account_unlock(struct ag_engine *engine, const char *user, int reset_recipients, time_t now,
 		      ag_event_fn *on_event, void *event_context, char *error, size_t error_size)
 {
-	(void)now;
 	AG_ADMIN_TRY({
-		auto events = engine->service.unlock(user, reset_recipients != 0);
+		auto events = engine->service.unlock(engine->settings, user, reset_recipients != 0,
+						     static_cast<std::uint32_t>(now));
 		emit_all(events, on_event, event_context);
 	})
 }

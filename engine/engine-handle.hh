@@ -5,6 +5,7 @@
 
 #include "account-guard.h"
 #include "account-service.hh"
+#include "async-store.hh"
 #include "settings.hh"
 #include "fingerprint.hh"
 #include "geo-lookup.hh"
@@ -12,6 +13,10 @@
 
 #include <memory>
 #include <random>
+
+namespace account_guard {
+struct PendingLogin; // c-api.cc: one ag_login_start() in flight
+}
 
 struct ag_engine {
 	ag_engine(account_guard::Settings s, std::unique_ptr<account_guard::Store> st,
@@ -30,6 +35,15 @@ struct ag_engine {
 	std::minstd_rand salt_rng{account_guard::random_salt()};
 	// Set while the store is failing, so an outage is reported once at warning level.
 	bool backend_failing = false;
+
+	// The non-blocking login path (ag_engine_attach_loop); null until attached. Declared
+	// after `store`: a SyncAsyncStore in tests refers to it.
+	std::unique_ptr<account_guard::AsyncStore> async_store;
+	// Logins in flight, freed unanswered with the engine (a doubly linked list through
+	// PendingLogin: no allocation besides the login's own).
+	account_guard::PendingLogin *pending = nullptr;
+
+	~ag_engine();
 };
 
 namespace account_guard {

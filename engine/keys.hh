@@ -9,8 +9,8 @@
 namespace account_guard {
 
 enum class KeyKind : char {
-	account = 'a',    // AccountRecord: lock + login history
-	recipients = 'r', // recipient counters (submission)
+	account = 'a',    // AccountRecord: lock + login history + recipient counters
+	// 'r' held the recipient counters until record format 2 moved them into 'a'; not reused.
 	notified = 'n',   // notification de-duplication marker
 	lock = 'l',       // replica of a lock, on another server than the account record
 };

@@ -109,8 +109,13 @@ std::uint32_t refresh_interval(const Settings &settings)
 
 std::uint32_t record_expiry(const Settings &settings, std::uint32_t now)
 {
-	std::int64_t longest = std::max(longest_window(settings.ip_limit), longest_window(settings.country_limit));
-	return now + static_cast<std::uint32_t>(longest) + refresh_interval(settings);
+	// The login history needs its longest window plus the refresh interval (a known network's
+	// last-seen time may lag that much); the recipient counts, in the same item, their
+	// longest window.
+	std::int64_t history = std::max(longest_window(settings.ip_limit), longest_window(settings.country_limit)) +
+			       refresh_interval(settings);
+	std::int64_t longest = std::max(history, longest_window(settings.recipient_limit));
+	return now + static_cast<std::uint32_t>(longest);
 }
 
 std::string list_networks(const std::vector<const NetworkSeen *> &entries)
@@ -150,7 +155,11 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 			e.reason = "password changed";
 			describe_evidence(e, d.record);
 			d.events.push_back(std::move(e));
+			// The recipient counts are not evidence: they stay (INTERFACE.md §6: only an
+			// explicit reset clears them).
+			RecipientRecord recipients = std::move(d.record.recipients);
 			d.record = AccountRecord{};
+			d.record.recipients = std::move(recipients);
 			d.write = true;
 			d.expires = record_expiry(s, login.now);
 		} else {

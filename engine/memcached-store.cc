@@ -13,28 +13,6 @@ namespace account_guard {
 
 namespace {
 
-// memcached reads an expiration of up to 30 days as seconds from now and anything larger as an
-// absolute Unix time. The port's `expires` is absolute, and every absolute time after
-// 1970-01-31 is larger than 30 days, so it passes through unchanged and means the same on
-// every node, whatever its clock says "now" is. Only degenerate values need mapping.
-constexpr std::time_t relative_expiration_limit = 60 * 60 * 24 * 30;
-
-std::time_t memcached_expiration(std::time_t expires)
-{
-	if (expires == 0)
-		return 0;
-	// A moment in January 1970 (or before) would be read as "this many seconds from now";
-	// and a negative value would wrap around in the protocol's unsigned 32-bit field to a
-	// time in 2106. Both are in the past as absolute times, so send the smallest absolute
-	// time instead: memcached stores the item as expired, which is what the caller asked.
-	if (expires <= relative_expiration_limit)
-		return relative_expiration_limit + 1;
-	// The binary protocol carries 32 bits; later than 2106 is "never" for all practical ends.
-	if (static_cast<std::uint64_t>(expires) > UINT32_MAX)
-		return static_cast<std::time_t>(UINT32_MAX);
-	return expires;
-}
-
 std::int32_t clamp_int32(long long value)
 {
 	return static_cast<std::int32_t>(std::clamp<long long>(value, 0, INT32_MAX));
@@ -76,14 +54,6 @@ bool is_connection_error(memcached_return_t rc)
 	}
 }
 
-std::string server_text(const Server &server)
-{
-	// Bracket IPv6 literals so that the port stays readable.
-	if (server.host.find(':') != std::string::npos)
-		return "[" + server.host + "]:" + std::to_string(server.port);
-	return server.host + ":" + std::to_string(server.port);
-}
-
 } // namespace
 
 // A result buffer owned by the store. It must not be created by memcached_result_create(memc,
@@ -103,45 +73,18 @@ struct MemcachedStore::Result {
 	Result &operator=(const Result &) = delete;
 };
 
-void MemcachedStore::MemcachedFree::operator()(memcached_st *memc) const
-{
-	memcached_free(memc);
-}
-
 MemcachedStore::MemcachedStore(const std::vector<Server> &servers,
 			       std::chrono::milliseconds timeout, std::chrono::seconds retry)
 	: retry_(retry)
 {
 	if (servers.empty())
 		throw std::invalid_argument("memcached: no servers given");
-	if (timeout.count() <= 0)
-		throw std::invalid_argument("memcached: the timeout must be positive");
-	if (retry.count() < 0)
-		throw std::invalid_argument("memcached: the retry interval must not be negative");
+	check_memcached_timing(timeout, retry);
 
-	// memcached_create() only allocates; nothing here resolves a name or opens a socket.
-	memc_.reset(memcached_create(nullptr));
-	if (!memc_)
-		throw std::bad_alloc();
+	// The server list and the behaviors that decide placement, shared with AsyncMemcached.
+	memc_ = create_memcached(servers, servers_text_);
 	memcached_st *memc = memc_.get();
-
-	for (const Server &server : servers) {
-		if (server.host.empty() || server.host.find('\0') != std::string::npos)
-			throw std::invalid_argument("memcached: invalid server host '" +
-						    server.host + "'");
-		if (server.port == 0)
-			throw std::invalid_argument("memcached: invalid port 0 for server " +
-						    server.host);
-		memcached_return_t rc = memcached_server_add(memc, server.host.c_str(), server.port);
-		if (memcached_failed(rc))
-			throw std::invalid_argument("memcached: cannot add server " +
-						    server_text(server) + ": " +
-						    memcached_strerror(memc, rc));
-		if (!servers_text_.empty())
-			servers_text_ += ",";
-		servers_text_ += server_text(server);
-		server_count_++;
-	}
+	server_count_ = servers.size();
 
 	const std::int32_t timeout_ms = clamp_int32(timeout.count());
 	const std::int32_t timeout_us = clamp_int32(static_cast<long long>(timeout.count()) * 1000);
@@ -149,13 +92,9 @@ MemcachedStore::MemcachedStore(const std::vector<Server> &servers,
 		memcached_behavior_t behavior;
 		std::uint64_t value;
 	} behaviors[] = {
-		// Binary values (NUL bytes) and compact, unambiguous framing.
-		{MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, 1},
+		// (The binary protocol and ketama are set by create_memcached().)
 		// gets() must return the CAS token that compare_and_swap() presents.
 		{MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1},
-		// Ketama (MD5, 160 points per server): adding or removing one server moves only
-		// that server's share of the keys, and every node places a key identically.
-		{MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1},
 		// Requests are tiny and each waits for its answer: never let Nagle hold them back
 		// (gets() writes its GETKQ and NOOP separately).
 		{MEMCACHED_BEHAVIOR_TCP_NODELAY, 1},

@@ -2,6 +2,7 @@
 // The production adapter of the Store port: a memcached cluster reached through libmemcached
 // (binary protocol, consistent hashing over the server list, short timeouts).
 
+#include "memcached-common.hh"
 #include "settings.hh" // Server
 #include "store.hh"
 
@@ -60,9 +61,6 @@ public:
 	const std::string &servers_text() const { return servers_text_; }
 
 private:
-	struct MemcachedFree {
-		void operator()(memcached_st *memc) const;
-	};
 	struct Result;
 
 	using SteadyTime = std::chrono::steady_clock::time_point;
@@ -76,7 +74,7 @@ private:
 
 	// Declared before result_ so that it is destroyed after it: a result frees its buffer
 	// with the allocator of the memcached_st it was made from.
-	std::unique_ptr<memcached_st, MemcachedFree> memc_;
+	MemcachedHandle memc_;
 	// The buffer gets() fetches into, kept so that its value buffer is reused.
 	std::unique_ptr<Result> result_;
 	std::string servers_text_;

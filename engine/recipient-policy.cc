@@ -1,20 +1,22 @@
 #include "recipient-policy.hh"
 
+#include "login-policy.hh"
 #include "text.hh"
 
 namespace account_guard {
 
-RcptDecision decide_rcpt(const Settings &s, const std::optional<RecipientRecord> &current,
+RcptDecision decide_rcpt(const Settings &s, const std::optional<AccountRecord> &current,
 			 std::string_view user, std::uint32_t now)
 {
 	RcptDecision d;
 	if (s.recipient_limit.empty())
 		return d;
-	d.record = current.value_or(RecipientRecord{});
-	d.record.keep_only(s.recipient_limit);
+	d.record = current.value_or(AccountRecord{});
+	RecipientRecord &counts = d.record.recipients;
+	counts.keep_only(s.recipient_limit);
 
 	for (const Limit &l : s.recipient_limit) {
-		const RecipientWindow *w = d.record.find(l.window);
+		const RecipientWindow *w = counts.find(l.window);
 		std::uint64_t total = w ? w->total(now) : 0;
 		if (total + 1 > l.count) {
 			d.crossed = &l;
@@ -40,13 +42,12 @@ RcptDecision decide_rcpt(const Settings &s, const std::optional<RecipientRecord>
 			return d; // not counted
 		}
 	}
-	std::int64_t longest = 0;
-	for (const Limit &l : s.recipient_limit) {
-		d.record.window(l.window).add(now, 1);
-		longest = std::max(longest, l.window);
-	}
+	for (const Limit &l : s.recipient_limit)
+		counts.window(l.window).add(now, 1);
 	d.write = true;
-	d.expires = now + static_cast<std::uint32_t>(longest);
+	// One item for the whole account: it must outlive the login history as well as the
+	// longest recipient window, and a lock never expires.
+	d.expires = d.record.lock ? 0 : record_expiry(s, now);
 	return d;
 }
 

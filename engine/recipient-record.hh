@@ -1,7 +1,8 @@
 #pragma once
 // Recipient counts of one account on submission, one series of time buckets per window of
-// account_guard_recipient_limit, stored as one memcached value (one read and one
-// compare-and-swap per RCPT). Each window is cut into buckets_per_window buckets, so a
+// account_guard_recipient_limit. They are stored inside the account's record (AccountRecord::
+// recipients, encoded by account-record.cc): one memcached item per account, one read and one
+// compare-and-swap per RCPT. Each window is cut into buckets_per_window buckets, so a
 // window slides in steps of 1/12 of its length: "500/1h" forgets recipients in 5-minute
 // steps, "2000/24h" in 2-hour steps; a window under 12 seconds in steps of one second.
 
@@ -39,9 +40,6 @@ struct RecipientRecord {
 	// Keeps only the windows of `limits` (settings may have changed since the last write).
 	void keep_only(const LimitList &limits);
 };
-
-std::string encode(const RecipientRecord &record);
-std::optional<RecipientRecord> decode_recipients(std::string_view data);
 
 // "12/1h 40/1d": the count within each window of limits, as doveadm account-status shows it.
 std::string format_recipient_counts(const RecipientRecord &record, const LimitList &limits, std::uint32_t now);

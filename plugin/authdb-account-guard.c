@@ -11,6 +11,7 @@
 #include "passdb.h"
 #include "auth-request.h"
 #include "guard-events.h"
+#include "guard-loop.h"
 #include "guard-notify.h"
 #include "guard-settings.h"
 
@@ -20,8 +21,6 @@
    loader looks up by name is exported. */
 #define AUTHDB_GUARD_EXPORT __attribute__((visibility("default")))
 
-/* The lock message shown to the client; the engine's default fits easily. */
-#define AUTHDB_GUARD_MESSAGE_MAX 1024
 #define AUTHDB_GUARD_ERROR_MAX 1024
 
 struct account_guard_passdb_module {
@@ -31,6 +30,15 @@ struct account_guard_passdb_module {
 	const char *config_path;
 	struct guard_settings *set;
 	struct ag_engine *engine;
+	/* The engine's memcached sockets on the auth process's ioloop. */
+	struct guard_loop *loop;
+};
+
+/* One login in flight, from the request to the engine's verdict. */
+struct account_guard_request {
+	struct auth_request *request;
+	verify_plain_callback_t *callback;
+	struct guard_notify_context notify;
 };
 
 AUTHDB_GUARD_EXPORT void authdb_account_guard_init(struct module *module);
@@ -83,9 +91,10 @@ account_guard_preinit(pool_t pool, const char *args)
 	e_debug(auth_event, "account_guard: %u settings from plugin {} of %s",
 		guard_settings_count(module->set), module->config_path);
 
-	/* libmemcached calls are synchronous: run them in auth-worker
-	   processes, never in the auth process's ioloop. */
-	module->module.blocking = TRUE;
+	/* Run in the auth process itself: the engine's memcached requests are
+	   non-blocking and pipelined on its ioloop (guard-loop.c). Moving a
+	   passdb into auth-worker alone costs half of Dovecot's login rate. */
+	module->module.blocking = FALSE;
 	/* Every login must reach the engine: a cached "ok" would skip the
 	   recording and the lock. */
 	module->module.default_cache_key = NULL;
@@ -99,6 +108,13 @@ static void account_guard_init(struct passdb_module *_module)
 	struct auth_passdb *passdb;
 	struct auth *auth;
 
+	const char *error;
+
+	if (module->loop == NULL) {
+		module->loop = guard_loop_attach(module->engine, &error);
+		if (module->loop == NULL)
+			i_fatal("account_guard: %s", error);
+	}
 	if (ag_engine_is_fail_closed(module->engine) == 0)
 		return;
 
@@ -127,16 +143,16 @@ static void account_guard_deinit(struct passdb_module *_module)
 	struct account_guard_passdb_module *module =
 		(struct account_guard_passdb_module *)_module;
 
+	/* The engine first: closing its sockets, it stops watching them. */
 	ag_engine_free(&module->engine);
+	guard_loop_detach(&module->loop);
 }
 
 static const char *account_guard_user_getenv(const char *name, void *context)
 {
 	struct auth_request *request = context;
 
-	/* The real passdb's extra fields override plugin {} per user. In
-	   auth-worker they arrive as the exported passdb_* fields and are
-	   imported back into extra_fields (auth-request-fields.c). */
+	/* The real passdb's extra fields override plugin {} per user. */
 	if (request->fields.extra_fields == NULL)
 		return NULL;
 	return auth_fields_find(request->fields.extra_fields, name);
@@ -144,9 +160,44 @@ static const char *account_guard_user_getenv(const char *name, void *context)
 
 static void account_guard_on_event(const struct ag_event *ev, void *context)
 {
-	struct auth_request *request = context;
+	struct account_guard_request *ctx = context;
 
-	guard_event_emit(authdb_event(request), ev, FALSE);
+	guard_event_emit(authdb_event(ctx->request), ev, FALSE);
+}
+
+static void account_guard_login_done(enum ag_verdict verdict,
+				     const char *message, void *context)
+{
+	struct account_guard_request *ctx = context;
+	struct auth_request *request = ctx->request;
+	enum passdb_result result;
+
+	switch (verdict) {
+	case AG_VERDICT_ALLOW:
+		result = PASSDB_RESULT_OK;
+		break;
+	case AG_VERDICT_REFUSE:
+	case AG_VERDICT_LOCKED: /* ag_rcpt's; a login is refused either way */
+		/* USER_DISABLED ends the chain whatever the result_* rules
+		   say, is never cached, and keeps the reason field, which
+		   the login process shows to the client. */
+		auth_request_set_field(request, "reason", message, NULL);
+		result = PASSDB_RESULT_USER_DISABLED;
+		break;
+	case AG_VERDICT_TEMPFAIL:
+		result = PASSDB_RESULT_INTERNAL_FAILURE;
+		break;
+	default:
+		/* A verdict this glue does not know (newer engine): not a
+		   reason to panic, but not one to let the login through
+		   either. */
+		e_error(authdb_event(request), "account_guard: "
+			"Unknown verdict %d", (int)verdict);
+		result = PASSDB_RESULT_INTERNAL_FAILURE;
+		break;
+	}
+	ctx->callback(result, request);
+	auth_request_unref(&request);
 }
 
 static void
@@ -155,10 +206,8 @@ account_guard_verify_plain(struct auth_request *request, const char *password,
 {
 	struct account_guard_passdb_module *module =
 		(struct account_guard_passdb_module *)request->passdb->passdb;
-	struct guard_notify_context notify_ctx;
+	struct account_guard_request *ctx;
 	struct ag_login login;
-	enum ag_verdict verdict;
-	char message[AUTHDB_GUARD_MESSAGE_MAX];
 
 	if (!request->fields.skip_password_check) {
 		/* Only reachable without skip = unauthenticated. We never
@@ -181,57 +230,36 @@ account_guard_verify_plain(struct auth_request *request, const char *password,
 		return;
 	}
 
+	ctx = p_new(request->pool, struct account_guard_request, 1);
+	ctx->request = request;
+	ctx->callback = callback;
+	/* The login that locks the account mails the postmaster, on the
+	   ioloop like everything else here. hostname stays NULL: auth has no
+	   such setting, so the system's name goes into EHLO and Message-ID. */
+	ctx->notify.event = authdb_event(request);
+	ctx->notify.async = TRUE;
+
 	i_zero(&login);
 	login.user = request->fields.user;
 	login.service = request->fields.service;
 	login.remote_ip = request->fields.remote_ip.family == 0 ? NULL :
 		net_ip2addr(&request->fields.remote_ip);
-	/* Passed by reference for the lock fingerprint only; never copied
-	   here and never part of any event or log line. */
+	/* Passed for the lock fingerprint only; the engine keeps its copy in
+	   memory it wipes, and never puts it into an event or log line. */
 	login.password = password;
 	login.password_len = strlen(password);
 	login.now = ioloop_time;
 	login.user_getenv = account_guard_user_getenv;
 	login.user_getenv_context = request;
-
-	/* The login that locks the account mails the postmaster. Sent right
-	   here, synchronously: this is auth-worker (blocking = TRUE), where a
-	   send holds up only this one request, and locks are rare. */
-	i_zero(&notify_ctx);
-	notify_ctx.event = authdb_event(request);
-	/* hostname stays NULL: auth has no such setting, so the system's
-	   name goes into EHLO and Message-ID. */
 	login.on_notify = guard_notify;
-	login.notify_context = &notify_ctx;
+	login.notify_context = &ctx->notify;
 
-	/* The engine reports every outcome - including backend and internal
-	   failures - through events, and sets the verdict according to
-	   fail_mode in every case, so the return value adds nothing here. */
-	(void)ag_login(module->engine, &login, &verdict,
-		       message, sizeof(message),
-		       account_guard_on_event, request);
-
-	switch (verdict) {
-	case AG_VERDICT_ALLOW:
-		callback(PASSDB_RESULT_OK, request);
-		return;
-	case AG_VERDICT_REFUSE:
-	case AG_VERDICT_LOCKED: /* ag_rcpt's; a login is refused either way */
-		/* USER_DISABLED ends the chain whatever the result_* rules
-		   say, is never cached, and keeps the reason field, which
-		   the login process shows to the client. */
-		auth_request_set_field(request, "reason", message, NULL);
-		callback(PASSDB_RESULT_USER_DISABLED, request);
-		return;
-	case AG_VERDICT_TEMPFAIL:
-		callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
-		return;
-	}
-	/* A verdict this glue does not know (newer engine): not a reason to
-	   panic the auth-worker, but not one to let the login through either. */
-	e_error(authdb_event(request), "account_guard: Unknown verdict %d",
-		(int)verdict);
-	callback(PASSDB_RESULT_INTERNAL_FAILURE, request);
+	/* Held until the engine's verdict; the engine reports every outcome,
+	   backend and internal failures included, through events and sets
+	   the verdict according to fail_mode in every case. */
+	auth_request_ref(request);
+	ag_login_start(module->engine, &login, account_guard_on_event,
+		       account_guard_login_done, ctx);
 }
 
 static struct passdb_module_interface passdb_account_guard = {

@@ -15,13 +15,17 @@ struct guard_notify_context {
 	/* EHLO name towards the relay and domain of the Message-ID;
 	   NULL for the system's name. */
 	const char *hostname;
+	/* Send on the ioloop and return at once (the auth process, which must
+	   never block); otherwise the call returns when the send is done. */
+	bool async;
 };
 
 /* An ag_notify_fn (engine/account-guard.h) taking a struct
    guard_notify_context: sends the engine's mail to notification->to with a
    null envelope sender, through notification->relay (host:port) or
-   /usr/sbin/sendmail when it is empty. Synchronous, bounded by a short
-   timeout (GUARD_NOTIFY_TIMEOUT_SECS per connect/command).
+   /usr/sbin/sendmail when it is empty. Synchronous unless context->async,
+   bounded by a short timeout (GUARD_NOTIFY_TIMEOUT_SECS per connect/command).
+   The context is not used after the call returns.
 
    It never fails towards its caller: success is the event
    account_guard_notification_sent (fields user, reason, to), a failure is

@@ -10,6 +10,8 @@ The MaxMind-format test databases are generated here by tests/data/make-test-mmd
 
 import json
 import os
+import shutil
+import tempfile
 import subprocess
 import time
 
@@ -24,11 +26,15 @@ ALICE = PASSWORDS["alice"]
 
 
 @pytest.fixture
-def geo_dbs(tmp_path):
-    country, asn = str(tmp_path / "country.mmdb"), str(tmp_path / "asn.mmdb")
+def geo_dbs():
+    # Where geoipupdate keeps them (/var/lib/GeoIP): readable by the auth process's
+    # unprivileged user, which re-opens a replaced file; pytest's own tmp_path is not.
+    where = tempfile.mkdtemp(prefix="ag-geo-")
+    os.chmod(where, 0o755)
+    country, asn = os.path.join(where, "country.mmdb"), os.path.join(where, "asn.mmdb")
     subprocess.run(["perl", MAKE_MMDB, country, asn], check=True)
-    os.chmod(tmp_path, 0o755)
-    return country, asn
+    yield country, asn
+    shutil.rmtree(where, ignore_errors=True)
 
 
 def status(d, user):
@@ -92,14 +98,15 @@ def test_nat_asn_counts_as_one_network(make_dovecot, geo_dbs):
     assert st["networks"] == "AS64500"
 
 
-def test_replaced_database_is_used_without_restart(make_dovecot, geo_dbs, tmp_path):
+def test_replaced_database_is_used_without_restart(make_dovecot, geo_dbs):
     country, asn = geo_dbs
     d = make_dovecot(settings={"account_guard_geoip_db": country,
                                "account_guard_country_limit": "10/24h"})
     ok(d, "alice", ALICE, "192.0.2.20")
     assert status(d, "alice")["countries"] == "DE"
     # geoipupdate style: a new file renamed over the old one.
-    new_country, new_asn = str(tmp_path / "new-country.mmdb"), str(tmp_path / "new-asn.mmdb")
+    where = os.path.dirname(country)
+    new_country, new_asn = os.path.join(where, "new-country.mmdb"), os.path.join(where, "new-asn.mmdb")
     subprocess.run(["perl", MAKE_MMDB, new_country, new_asn, "moved"], check=True)
     os.rename(new_country, country)
     # Processes look at the file at most every 5 seconds, never per login.

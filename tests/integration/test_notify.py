@@ -1,5 +1,5 @@
 """Postmaster notifications (issue 4): one mail per incident - the first refused recipient of
-an account in a window (submission), every account lock (auth-worker) - sent with Dovecot's
+an account in a window (submission), every account lock (the auth process) - sent with Dovecot's
 smtp-submit to account_guard_notify_relay. A recording aiosmtpd sink on 127.0.0.1 stands in for
 the relay; a real Dovecot and memcached do the rest.
 """
@@ -213,7 +213,7 @@ def test_empty_relay_uses_sendmail(make_dovecot):
         d.log_tail()
 
 
-# ---- account lock (auth-worker) ----------------------------------------------------------------
+# ---- account lock (auth process) ----------------------------------------------------------------
 
 def lock_settings(relay, **more):
     settings = {"account_guard_ip_limit": "2/1h",
@@ -249,7 +249,7 @@ def test_lock_sends_one_notification(make_dovecot, sink):
 
     log = d.wait_for_log("Notification sent")
     line = next(x for x in log.splitlines() if "Notification sent" in x)
-    assert "auth-worker" in line and "account_guard(alice,203.0.113.1" in line, line
+    assert " auth: " in line and "account_guard(alice,203.0.113.1" in line, line
     assert f"Notification sent to {NOTIFY} via {sink.address}: Account locked: alice" in line
     counts = h.wait_for_metrics(d, {"ag_notification_sent_lock": 1})
     assert counts.get("ag_notification_sent_lock") == 1, counts
@@ -277,7 +277,7 @@ def test_lock_with_relay_down_still_refuses_the_login(make_dovecot):
         (535, "5.7.8 " + sandbox.DEFAULT_LOCK_MESSAGE)
     log = d.wait_for_log("Sending the notification")
     line = next(x for x in log.splitlines() if "Sending the notification" in x)
-    assert "auth-worker" in line and "Error:" in line, line
+    assert " auth: " in line and "Error:" in line, line
     assert f"via 127.0.0.1:{dead} failed" in line
     # The lock itself holds.
     assert d.smtp_login("alice", ALICE, "198.18.0.1")[0] == 535

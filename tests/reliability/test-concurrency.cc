@@ -1,6 +1,7 @@
 // Concurrency against a real memcached (issue 7): 8 processes — as 8 cluster nodes would —
 // work on ONE account at the same time through their own connections. Compare-and-swap must
-// lose no update, set a lock exactly once and notify it once; the same for recipients.
+// lose no update, set a lock exactly once and notify it once; the same for recipients, and
+// for logins and recipients of the same account at once (they share one memcached item).
 #include "account-service.hh"
 #include "memcached-process.hh"
 #include "memcached-store.hh"
@@ -180,6 +181,49 @@ TEST_CASE("concurrency: 8 processes x 1000 recipients of one account are all cou
 	AccountService service(store, "ag:");
 	CHECK(service.status(s, "carol@example.com", static_cast<std::uint32_t>(std::time(nullptr))).recipients ==
 	      "8000/1h");
+}
+
+TEST_CASE("concurrency: logins and recipients of one account at once lose neither a network nor a count")
+{
+	MemcachedProcess mc;
+	Settings s = settings_with("account_guard_ip_limit", "10000/1h", "account_guard_country_limit", "0");
+	s.recipient_limit = parse_limit_list("account_guard_recipient_limit", "100000/1h");
+	// Every process interleaves its logins (each from a new network) with its recipients, so
+	// login writes and RCPT writes of the one item race each other all the time.
+	Tally t = in_parallel(mc, [&](int p, AccountService &service, Tally &tally) {
+		for (int i = 0; i < 400; i++) {
+			LoginResult l = login(service, s, "erin@example.com", v6(p, i));
+			(l.verdict == Verdict::allow ? tally.allowed : tally.refused)++;
+			for (int k = 0; k < 2; k++) {
+				RcptResult r = service.rcpt(s, "erin@example.com",
+							    static_cast<std::uint32_t>(std::time(nullptr)), k == 0);
+				(r.allowed ? tally.allowed : tally.refused)++;
+			}
+		}
+	});
+	CHECK(t.errors == 0);
+	CHECK(t.refused == 0);
+	CHECK(t.allowed == 8 * 400 * 3);
+
+	MemcachedStore store(mc.servers(), std::chrono::milliseconds(1000));
+	AccountService service(store, "ag:");
+	AccountStatus st = service.status(s, "erin@example.com", static_cast<std::uint32_t>(std::time(nullptr)));
+	CHECK_FALSE(st.locked);
+	CHECK(st.recipients == "6400/1h");
+	std::set<std::string> seen;
+	std::size_t start = 0;
+	while (start < st.networks.size()) {
+		std::size_t comma = st.networks.find(',', start);
+		if (comma == std::string::npos)
+			comma = st.networks.size();
+		seen.insert(st.networks.substr(start, comma - start));
+		start = comma + 1;
+	}
+	CHECK(seen.size() == 8 * 400);
+	for (int p = 0; p < processes; p++) {
+		for (int i = 0; i < 400; i += 37)
+			CHECK(seen.count(Network::of(*parse_ip(v6(p, i)), 64).to_string()) == 1);
+	}
 }
 
 TEST_CASE("concurrency: a recipient limit lets exactly the limit through, with one notification")

@@ -35,12 +35,12 @@ def test_hung_memcached_costs_the_timeout_once_then_is_skipped(make_dovecot, mem
             code, out, took = timed_login(d, "alice", ALICE, f"198.51.100.{n + 1}")
             assert code == 0, f"fail-open login {n} refused:\n{out}"
             times.append(took)
-        # Each auth-worker process pays the timeout once (a 2 s retry interval may make it pay
-        # again); the rest are skipped at once instead of waiting on the hung server.
+        # The auth process pays the timeout once (a 2 s retry interval may make it pay again);
+        # the rest are skipped at once instead of waiting on the hung server.
         slow = [t for t in times if t > 0.8]
         assert 1 <= len(slow) <= 4, f"login times: {times}"
         assert max(times) < 4.0, f"login times: {times}"
-        # One warning per outage and auth-worker process, not one per login.
+        # One warning per outage, not one per login.
         warned = [l for l in d.log().splitlines() if "Warning" in l and "memcached failed:" in l]
         assert 1 <= len(warned) <= 3, "\n".join(warned)
     finally:

@@ -38,6 +38,46 @@ inline double ms_since(Clock::time_point start)
 	return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// A port on 127.0.0.1 that accepts no connection: a listening socket whose accept queue is
+// full, so Linux drops further SYNs and connect() hangs exactly as towards a blackholed host,
+// without leaving the loopback interface.
+class UnansweredPort {
+public:
+	UnansweredPort()
+	{
+		listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		REQUIRE(listener_ >= 0);
+		sockaddr_in addr{};
+		addr.sin_family = AF_INET;
+		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		REQUIRE(bind(listener_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
+		REQUIRE(listen(listener_, 0) == 0);
+		socklen_t len = sizeof(addr);
+		REQUIRE(getsockname(listener_, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+		port_ = ntohs(addr.sin_port);
+		for (int &fd : fillers_) {
+			fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
+		}
+		std::this_thread::sleep_for(50ms);
+	}
+	~UnansweredPort()
+	{
+		for (int fd : fillers_)
+			close(fd);
+		close(listener_);
+	}
+	UnansweredPort(const UnansweredPort &) = delete;
+	UnansweredPort &operator=(const UnansweredPort &) = delete;
+
+	std::uint16_t port() const { return port_; }
+
+private:
+	int listener_ = -1;
+	int fillers_[3] = {-1, -1, -1};
+	std::uint16_t port_ = 0;
+};
+
 // A socket connected to 127.0.0.1:port, or -1.
 inline int connect_loopback(std::uint16_t port)
 {

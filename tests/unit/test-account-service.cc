@@ -107,7 +107,7 @@ TEST_CASE("account-service: admin lock and unlock")
 	// A lock has no expiry.
 	CHECK(f.store.expiry_of(account_key("ag:", KeyKind::account, "alice")) == 0);
 
-	events = f.service.unlock("alice", false);
+	events = f.service.unlock(f.s, "alice", false, static_cast<std::uint32_t>(f.now));
 	REQUIRE(events.size() == 1);
 	CHECK(std::string(events[0].name) == "account_guard_account_unlocked");
 	CHECK(events[0].networks == "203.0.1.0/24");
@@ -116,7 +116,7 @@ TEST_CASE("account-service: admin lock and unlock")
 	CHECK(st.networks.empty()); // history forgotten
 	CHECK(f.login("alice", net(1)).verdict == Verdict::allow);
 	// Unlocking an account that is not locked is fine.
-	CHECK_NOTHROW(f.service.unlock("nobody", true));
+	CHECK_NOTHROW(f.service.unlock(f.s, "nobody", true, static_cast<std::uint32_t>(f.now)));
 }
 
 TEST_CASE("account-service: a corrupt stored record is reported and replaced")
@@ -146,7 +146,7 @@ TEST_CASE("account-service: store failures surface as StoreError")
 	f.store.set_unavailable(true);
 	CHECK_THROWS_AS(f.login("alice", net(1)), StoreError);
 	CHECK_THROWS_AS(f.service.status(f.s, "alice", 0), StoreError);
-	CHECK_THROWS_AS(f.service.unlock("alice", false), StoreError);
+	CHECK_THROWS_AS(f.service.unlock(f.s, "alice", false, 0), StoreError);
 }
 
 TEST_CASE("account-service: recipients are counted cluster-wide and refused over the limit")
@@ -160,7 +160,7 @@ TEST_CASE("account-service: recipients are counted cluster-wide and refused over
 	CHECK_FALSE(node2.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now)).allowed);
 	CHECK(f.service.rcpt(f.s, "bob", static_cast<std::uint32_t>(f.now)).allowed);
 	CHECK(f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now)).recipients == "5/1h");
-	f.service.unlock("alice", true);
+	f.service.unlock(f.s, "alice", true, static_cast<std::uint32_t>(f.now));
 	CHECK(f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now)).allowed);
 }
 
@@ -331,7 +331,7 @@ TEST_CASE("account-service: an unlock removes the replica, so no lock comes back
 	CHECK_FALSE(c.locked());
 
 	c.lock_by_logins();
-	c.service.unlock("alice", false);
+	c.service.unlock(c.s, "alice", false, static_cast<std::uint32_t>(c.now));
 	c.store.wipe_server(primary);
 	CHECK_FALSE(c.locked());
 	CHECK(c.login("192.0.2.1", "a new password") == Verdict::allow);
@@ -366,9 +366,14 @@ TEST_CASE("account-service: the first RCPT of a transaction finds a lock set aft
 	Fixture f;
 	f.s.recipient_limit = parse_limit_list("n", "100/1h");
 	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
-	CHECK(f.service.rcpt(f.s, "alice", now(), true).allowed);
-	f.service.lock("alice", "phished", now());
 	std::size_t before = f.store.operations();
+	CHECK(f.service.rcpt(f.s, "alice", now(), true).allowed);
+	CHECK(f.store.operations() - before == 2); // gets + add: the lock check is the same read
+	before = f.store.operations();
+	CHECK(f.service.rcpt(f.s, "alice", now(), true).allowed);
+	CHECK(f.store.operations() - before == 2); // gets + cas
+	f.service.lock("alice", "phished", now());
+	before = f.store.operations();
 	RcptResult r = f.service.rcpt(f.s, "alice", now(), true);
 	CHECK_FALSE(r.allowed);
 	CHECK(r.locked);
@@ -380,4 +385,136 @@ TEST_CASE("account-service: the first RCPT of a transaction finds a lock set aft
 	// Not for services outside lock_services.
 	f.s.lock_services = parse_service_list("n", "imap");
 	CHECK(f.service.rcpt(f.s, "alice", now(), true).allowed);
+}
+
+TEST_CASE("account-service: one item per account holds lock, history and recipient counts")
+{
+	Fixture f;
+	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
+	const std::string key = account_key("ag:", KeyKind::account, "alice");
+	f.login("alice", net(1));
+	CHECK(f.service.rcpt(f.s, "alice", now()).allowed);
+	CHECK(f.service.rcpt(f.s, "alice", now()).allowed);
+	CHECK(f.store.size() == 1);
+	// A login carries the counts through, a RCPT the history.
+	f.now += 120;
+	f.login("alice", net(2));
+	AccountStatus st = f.service.status(f.s, "alice", now());
+	CHECK(st.networks == "203.0.2.0/24,203.0.1.0/24");
+	CHECK(st.recipients == "2/1h 2/24h");
+	CHECK(f.service.rcpt(f.s, "alice", now()).allowed);
+	st = f.service.status(f.s, "alice", now());
+	CHECK(st.networks == "203.0.2.0/24,203.0.1.0/24");
+	CHECK(st.recipients == "3/1h 3/24h");
+	// The item outlives both the login history (3/1h, country 3/24h: 24h + 60s) and the
+	// recipient counts (2000/24h).
+	CHECK(f.store.expiry_of(key) == f.now + 86400 + 60);
+	f.s.recipient_limit = parse_limit_list("n", "10/2d");
+	CHECK(f.service.rcpt(f.s, "alice", now()).allowed);
+	CHECK(f.store.expiry_of(key) == f.now + 2 * 86400);
+}
+
+TEST_CASE("account-service: a locked record keeps its lock and no expiry when a RCPT counts")
+{
+	Fixture f;
+	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
+	const std::string key = account_key("ag:", KeyKind::account, "alice");
+	f.login("alice", net(1));
+	f.service.lock("alice", "phished", now());
+	// A session that logged in before the lock, past the first RCPT of its transaction.
+	CHECK(f.service.rcpt(f.s, "alice", now(), false).allowed);
+	CHECK(f.store.expiry_of(key) == 0);
+	AccountStatus st = f.service.status(f.s, "alice", now());
+	CHECK(st.locked);
+	CHECK(st.reason == "phished");
+	CHECK(st.networks == "203.0.1.0/24");
+	CHECK(st.recipients == "1/1h 1/24h");
+}
+
+TEST_CASE("account-service: unlock keeps the recipient counts unless told to reset them")
+{
+	Fixture f;
+	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
+	const std::string key = account_key("ag:", KeyKind::account, "alice");
+	for (int i = 0; i < 4; i++)
+		f.login("alice", net(i));
+	f.service.rcpt(f.s, "alice", now());
+	f.service.rcpt(f.s, "alice", now());
+	REQUIRE(f.service.status(f.s, "alice", now()).locked);
+
+	f.service.unlock(f.s, "alice", false, now());
+	AccountStatus st = f.service.status(f.s, "alice", now());
+	CHECK_FALSE(st.locked);
+	CHECK(st.networks.empty());
+	CHECK(st.recipients == "2/1h 2/24h");
+	CHECK(f.store.expiry_of(key) == f.now + 86400 + 60); // no longer locked: it expires
+
+	f.service.unlock(f.s, "alice", true, now());
+	CHECK(f.service.status(f.s, "alice", now()).recipients == "0/1h 0/24h");
+	CHECK(f.store.size() == 0);
+}
+
+TEST_CASE("account-service: a password change lifts the lock and keeps the recipient counts")
+{
+	Fixture f;
+	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
+	f.service.rcpt(f.s, "alice", now());
+	for (int i = 0; i < 4; i++)
+		f.login("alice", net(i));
+	REQUIRE(f.service.status(f.s, "alice", now()).locked);
+	CHECK(f.login("alice", net(1), "a new password").verdict == Verdict::allow);
+	AccountStatus st = f.service.status(f.s, "alice", now());
+	CHECK_FALSE(st.locked);
+	CHECK(st.networks == "203.0.1.0/24");
+	CHECK(st.recipients == "1/1h 1/24h");
+}
+
+TEST_CASE("account-service: logins and RCPTs racing on the one item lose nothing")
+{
+	Fixture f;
+	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
+	f.s.recipient_limit = parse_limit_list("n", "100/1h");
+	AccountService node2(f.store, "ag:", [](int) {});
+	f.login("alice", net(1));
+	// Another node counts a recipient between each login's read and its write...
+	f.store.set_before_cas([&] {
+		f.store.set_before_cas(nullptr);
+		node2.rcpt(f.s, "alice", now());
+	});
+	f.login("alice", net(2));
+	// ...and logs in from a new network between each RCPT's read and its write.
+	f.store.set_before_cas([&] {
+		f.store.set_before_cas(nullptr);
+		LoginInput in;
+		const std::string ip = net(3);
+		in.user = "alice";
+		in.service = "smtp";
+		in.ip = parse_ip(ip);
+		in.password = "pw-one";
+		in.now = now();
+		node2.login(f.s, in);
+	});
+	CHECK(f.service.rcpt(f.s, "alice", now()).allowed);
+	AccountStatus st = f.service.status(f.s, "alice", now());
+	CHECK(st.networks == "203.0.3.0/24,203.0.2.0/24,203.0.1.0/24");
+	CHECK(st.recipients == "2/1h");
+}
+
+TEST_CASE("account-service: a RCPT after the record's server restarted does not hide the lock")
+{
+	Cluster c;
+	c.s.recipient_limit = parse_limit_list("n", "100/1h");
+	c.lock_by_logins();
+	c.store.wipe_server(c.primary());
+	// A session that logged in before the lock: its first RCPT of a transaction finds the
+	// lock in the replica...
+	RcptResult r = c.service.rcpt(c.s, "alice", static_cast<std::uint32_t>(c.now), true);
+	CHECK_FALSE(r.allowed);
+	CHECK(r.locked);
+	// ...and a later RCPT writes the record with the lock in it, so the next login (which
+	// reads the replica only when the record is missing) still finds it.
+	CHECK(c.service.rcpt(c.s, "alice", static_cast<std::uint32_t>(c.now), false).allowed);
+	CHECK(c.store.expiry_of(account_key("ag:", KeyKind::account, "alice")) == 0);
+	c.store.wipe_server(c.replica());
+	CHECK(c.login("192.0.2.1") == Verdict::refuse);
 }

@@ -3,6 +3,7 @@
 
 #include "engine-handle.hh"
 #include "memory-store.hh"
+#include "setting-values.hh"
 
 #include <catch2/catch.hpp>
 
@@ -12,17 +13,10 @@
 #include <vector>
 
 using namespace account_guard;
+using account_guard::test::lookup;
+using account_guard::test::Values;
 
 namespace {
-
-using Values = std::map<std::string, std::string>;
-
-const char *lookup(const char *name, void *context)
-{
-	auto *values = static_cast<Values *>(context);
-	auto it = values->find(name);
-	return it == values->end() ? nullptr : it->second.c_str();
-}
 
 struct Logged {
 	std::string name;
@@ -314,5 +308,40 @@ TEST_CASE("c-api: recipient limits follow fail_mode and per-user overrides")
 	CHECK(verdict == AG_VERDICT_REFUSE);
 	rcpt(h, "dave", &verdict);
 	rcpt(h, "dave", &verdict);
+	CHECK(verdict == AG_VERDICT_ALLOW);
+}
+
+TEST_CASE("c-api: unlock keeps the recipient counts; -R resets them; the mail shows the history")
+{
+	Harness h(Values{{"account_guard_ip_limit", "2/1h"}, {"account_guard_recipient_limit", "2/1h"},
+			 {"account_guard_notify", "abuse@example.net"}});
+	Mailbox box;
+	enum ag_verdict verdict;
+	h.login("alice", ip(1).c_str(), &verdict);
+	rcpt(h, "alice", &verdict, &box);
+	rcpt(h, "alice", &verdict, &box);
+	REQUIRE(rcpt(h, "alice", &verdict, &box) == AG_OK);
+	CHECK(verdict == AG_VERDICT_REFUSE);
+	// The account's history comes from the same item as the counts.
+	REQUIRE(box.bodies.size() == 1);
+	CHECK(box.bodies[0].find("192.0.1.0/24") != std::string::npos);
+	CHECK(h.store->size() == 2); // the account's item and the notification marker
+
+	std::map<std::string, std::string> fields;
+	auto on_field = [](const char *name, const char *value, void *ctx) {
+		(*static_cast<std::map<std::string, std::string> *>(ctx))[name] = value;
+	};
+	char error[256];
+	REQUIRE(ag_account_unlock(h.engine.get(), "alice", 0, h.now, collect, &h.events, error, sizeof(error)) == AG_OK);
+	REQUIRE(ag_account_status(h.engine.get(), "alice", h.now, on_field, &fields, error, sizeof(error)) == AG_OK);
+	CHECK(fields["networks"] == "");
+	CHECK(fields["recipients"] == "2/1h");
+	rcpt(h, "alice", &verdict, &box);
+	CHECK(verdict == AG_VERDICT_REFUSE);
+
+	REQUIRE(ag_account_unlock(h.engine.get(), "alice", 1, h.now, collect, &h.events, error, sizeof(error)) == AG_OK);
+	REQUIRE(ag_account_status(h.engine.get(), "alice", h.now, on_field, &fields, error, sizeof(error)) == AG_OK);
+	CHECK(fields["recipients"] == "0/1h");
+	rcpt(h, "alice", &verdict, &box);
 	CHECK(verdict == AG_VERDICT_ALLOW);
 }

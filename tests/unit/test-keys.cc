@@ -25,7 +25,7 @@ TEST_CASE("keys: distinct users and kinds get distinct keys, the same user the s
 {
 	CHECK(account_key("ag:", KeyKind::account, "alice") == account_key("ag:", KeyKind::account, "alice"));
 	CHECK(account_key("ag:", KeyKind::account, "alice") != account_key("ag:", KeyKind::account, "Alice"));
-	CHECK(account_key("ag:", KeyKind::account, "alice") != account_key("ag:", KeyKind::recipients, "alice"));
+	CHECK(account_key("ag:", KeyKind::account, "alice") != account_key("ag:", KeyKind::notified, "alice"));
 	CHECK(account_key("x:", KeyKind::account, "alice").rfind("x:a:", 0) == 0);
 	// A known vector: SHA-256("alice") = 2bd806c9..., first 128 bits in base64url.
 	CHECK(account_key("", KeyKind::account, "alice") == "a:K9gGyX8OAK8aH8Myj6djqQ");

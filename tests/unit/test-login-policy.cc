@@ -297,6 +297,30 @@ TEST_CASE("login-policy: an unlocked record expires after its longest window")
 	CHECK(record_expiry(s, t0) == t0 + 2 * 86400 + 60);
 	Account a(s);
 	CHECK(a.login(nth_net(1), t0).expires == t0 + 2 * 86400 + 60);
+	// The recipient counts share the item: a longer recipient window keeps it longer.
+	Settings longer = settings({{"account_guard_ip_limit", "10/1h"}, {"account_guard_country_limit", "0"},
+				    {"account_guard_recipient_limit", "100/1h 1000/7d"}});
+	CHECK(record_expiry(longer, t0) == t0 + 7 * 86400);
+}
+
+TEST_CASE("login-policy: logins carry the recipient counts through, a password change too")
+{
+	Account a(settings({{"account_guard_ip_limit", "2/1h"}}));
+	AccountRecord r;
+	r.recipients.window(3600).add(t0 - 10, 7);
+	a.stored = r;
+	CHECK(a.login(nth_net(1), t0).write);
+	CHECK(a.stored->recipients.find(3600)->total(t0) == 7);
+	a.login(nth_net(2), t0);
+	CHECK(a.login(nth_net(3), t0).verdict == Verdict::refuse); // locks
+	REQUIRE(a.stored->lock);
+	CHECK(a.stored->recipients.find(3600)->total(t0) == 7);
+	a.password = "a brand new password";
+	LoginDecision d = a.login(nth_net(1), t0 + 5);
+	CHECK(d.verdict == Verdict::allow);
+	CHECK_FALSE(a.stored->lock);
+	CHECK(a.stored->networks.size() == 1);
+	CHECK(a.stored->recipients.find(3600)->total(t0 + 5) == 7);
 }
 
 TEST_CASE("login-policy: countries lock like networks when a country is known")

@@ -23,7 +23,7 @@ Settings settings(std::map<std::string, std::string> values)
 struct Sender {
 	explicit Sender(Settings settings) : s(std::move(settings)) {}
 	Settings s;
-	std::optional<RecipientRecord> stored;
+	std::optional<AccountRecord> stored;
 	RcptDecision rcpt(std::uint32_t now)
 	{
 		RcptDecision d = decide_rcpt(s, stored, "alice", now);
@@ -50,7 +50,7 @@ TEST_CASE("recipient-policy: the recipient over the limit is refused and not cou
 	CHECK(std::string(d.events[0].name) == "account_guard_rcpt_refused");
 	CHECK(d.events[0].limit == "5/1h");
 	CHECK(d.events[0].recipients == 5);
-	CHECK(a.stored->find(3600)->total(t0 + 5) == 5);
+	CHECK(a.stored->recipients.find(3600)->total(t0 + 5) == 5);
 }
 
 TEST_CASE("recipient-policy: sending works again when old recipients age out")
@@ -87,7 +87,7 @@ TEST_CASE("recipient-policy: log mode counts and reports but never refuses")
 	RcptDecision d = a.rcpt(t0);
 	CHECK(d.allowed);
 	CHECK(d.events[0].message.find("dry run") == 0);
-	CHECK(a.stored->find(3600)->total(t0) == 3);
+	CHECK(a.stored->recipients.find(3600)->total(t0) == 3);
 }
 
 TEST_CASE("recipient-policy: no limit configured means nothing is counted")
@@ -105,4 +105,31 @@ TEST_CASE("recipient-policy: a 3-second window really is 3 seconds")
 	CHECK(a.rcpt(t0 + 1).allowed);
 	CHECK_FALSE(a.rcpt(t0 + 2).allowed);
 	CHECK(a.rcpt(t0 + 3).allowed); // the first one slid out
+}
+
+TEST_CASE("recipient-policy: the lock and the login history pass through unchanged")
+{
+	Sender a(settings({{"account_guard_recipient_limit", "5/1h 10/2d"}, {"account_guard_ip_limit", "10/1h"},
+			   {"account_guard_country_limit", "3/24h"}}));
+	AccountRecord r;
+	r.touch_network(*parse_network("192.0.2.0/24", nullptr), t0 - 100);
+	r.touch_country({'D', 'E'}, t0 - 100);
+	a.stored = r;
+	RcptDecision d = a.rcpt(t0);
+	REQUIRE(d.write);
+	CHECK(d.record.networks.size() == 1);
+	CHECK(d.record.networks[0].last_seen == t0 - 100);
+	CHECK(d.record.countries.size() == 1);
+	CHECK_FALSE(d.record.lock);
+	// The one item outlives the longest of the recipient windows and the login history.
+	CHECK(d.expires == t0 + 2 * 86400);
+	Lock lock;
+	lock.since = t0 - 50;
+	lock.reason = "phished";
+	a.stored->lock = lock;
+	d = a.rcpt(t0);
+	REQUIRE(d.record.lock);
+	CHECK(d.record.lock->reason == "phished");
+	CHECK(d.expires == 0); // a lock never expires
+	CHECK(d.record.recipients.find(3600)->total(t0) == 2);
 }

@@ -1,5 +1,7 @@
 #include "recipient-record.hh"
 
+#include "account-record.hh"
+
 #include <catch2/catch.hpp>
 
 using namespace account_guard;
@@ -48,34 +50,54 @@ TEST_CASE("recipient-record: a node with a clock slightly behind still counts")
 	CHECK(w.total(t0 + 600) == 2);
 }
 
-TEST_CASE("recipient-record: encode/decode round trip and size")
+// The counts are stored inside the account record (account-record.cc encodes them).
+TEST_CASE("recipient-record: encode/decode round trip and size, inside the account record")
 {
-	RecipientRecord r;
+	AccountRecord a;
+	RecipientRecord &r = a.recipients;
 	for (std::uint32_t i = 0; i < 12; i++) {
 		r.window(3600).add(t0 + i * 300, 40);
 		r.window(86400).add(t0 + i * 300, 40);
 	}
-	std::string data = encode(r);
-	CHECK(data.size() < 64);
-	auto back = decode_recipients(data);
+	std::string data = encode(a);
+	// version, flags, base time, no networks, no countries: 8 bytes; 1 window count; the
+	// windows 2 + 3 bytes of window length, 1 + 1 of bucket age, 1 + 1 bucket counts, the
+	// hour's 12 one-byte counts, the day's one bucket of 480 in 2 bytes.
+	CHECK(data.size() == 8 + 1 + 5 + 2 + 2 + 12 + 2);
+	auto back = decode(data);
 	REQUIRE(back);
-	REQUIRE(back->windows.size() == 2);
-	CHECK(back->find(3600)->total(t0 + 11 * 300) == 480);
-	CHECK(back->find(86400)->total(t0 + 11 * 300) == 480);
-	CHECK(format_recipient_counts(*back, {{500, 3600, "1h"}, {2000, 86400, "1d"}}, t0 + 11 * 300) == "480/1h 480/1d");
+	REQUIRE(back->recipients.windows.size() == 2);
+	CHECK(back->recipients.find(3600)->total(t0 + 11 * 300) == 480);
+	CHECK(back->recipients.find(86400)->total(t0 + 11 * 300) == 480);
+	CHECK(back->recipients.find(3600)->newest_bucket == r.find(3600)->newest_bucket);
+	CHECK(back->recipients.find(86400)->newest_bucket == r.find(86400)->newest_bucket);
+	CHECK(back->recipients.find(3600)->counts == r.find(3600)->counts);
+	CHECK(format_recipient_counts(back->recipients, {{500, 3600, "1h"}, {2000, 86400, "1d"}}, t0 + 11 * 300) ==
+	      "480/1h 480/1d");
+	CHECK(encode(*back) == data);
 }
 
 TEST_CASE("recipient-record: malformed values are rejected")
 {
-	RecipientRecord r;
-	r.window(3600).add(t0, 300);
-	std::string good = encode(r);
+	AccountRecord a;
+	a.recipients.window(3600).add(t0, 300);
+	std::string good = encode(a);
 	for (std::size_t n = 0; n < good.size(); n++)
-		CHECK_FALSE(decode_recipients(std::string_view(good).substr(0, n)));
-	CHECK_FALSE(decode_recipients(good + "\x01"));
-	CHECK_FALSE(decode_recipients(std::string("\x01\xff", 2)));
+		CHECK_FALSE(decode(std::string_view(good).substr(0, n)));
+	CHECK_FALSE(decode(good + "\x01"));
+	// Too many windows.
+	CHECK_FALSE(decode(std::string("\x02\x00\x00\x00\x00\x00\x00\x00\x7f", 9)));
+	// A zero-length window.
+	CHECK_FALSE(decode(std::string("\x02\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00", 12)));
+	// A newest bucket before time 0.
+	CHECK_FALSE(decode(std::string("\x02\x00\x00\x00\x00\x00\x00\x00\x01\x0a\x01\x00", 12)));
+	// 13 buckets.
+	CHECK_FALSE(decode(std::string("\x02\x00\x00\x00\x00\x00\x00\x00\x01\x0a\x00\x0d", 12) +
+			   std::string(13, '\x01')));
+	// The same window twice.
+	CHECK_FALSE(decode(std::string("\x02\x00\x00\x00\x00\x00\x00\x00\x02\x0a\x00\x00\x0a\x00\x00", 15)));
 	// An endless varint.
-	CHECK_FALSE(decode_recipients(std::string("\x01\x01\x10\x0e\x00\x00\x00\x00\x00\x00\x01\xff\xff\xff\xff\xff\xff", 17)));
+	CHECK_FALSE(decode(std::string("\x02\x00\x00\x00\x00\x00\x00\x00\x01\x0a\x00\x01\xff\xff\xff\xff\xff\xff", 18)));
 }
 
 TEST_CASE("recipient-record: windows no longer configured are dropped")
