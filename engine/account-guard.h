@@ -101,6 +101,9 @@ struct ag_login {
 	/* Called when this login locked the account and account_guard_notify is set; may be NULL. */
 	ag_notify_fn *on_notify;
 	void *notify_context;
+	/* Nonzero when nobody wants debug-level events (no debug logging, no metric on them):
+	   the engine then leaves out account_guard_login_recorded and the text it needs. */
+	int skip_debug_events;
 };
 
 enum ag_verdict {

@@ -236,15 +236,29 @@ void trim_entries(std::vector<Entry> &entries, std::uint32_t now, std::int64_t w
 }
 
 template <typename Entry>
+bool seen_within(const Entry &e, std::uint32_t now, std::int64_t window)
+{
+	return static_cast<std::int64_t>(e.last_seen) > static_cast<std::int64_t>(now) - window;
+}
+
+template <typename Entry>
 std::vector<const Entry *> within(const std::vector<Entry> &entries, std::uint32_t now,
 				  std::int64_t window)
 {
 	std::vector<const Entry *> result;
 	for (const Entry &e : entries) {
-		if (static_cast<std::int64_t>(e.last_seen) > static_cast<std::int64_t>(now) - window)
+		if (seen_within(e, now, window))
 			result.push_back(&e);
 	}
 	return result;
+}
+
+template <typename Entry>
+std::size_t count_within(const std::vector<Entry> &entries, std::uint32_t now, std::int64_t window)
+{
+	return static_cast<std::size_t>(std::count_if(entries.begin(), entries.end(), [&](const Entry &e) {
+		return seen_within(e, now, window);
+	}));
 }
 
 // Marks the entry matching `same` as seen at `now` (adding `fresh` if there is none) and keeps
@@ -291,6 +305,16 @@ std::vector<const CountrySeen *> AccountRecord::countries_within(std::uint32_t n
 								 std::int64_t window) const
 {
 	return within(countries, now, window);
+}
+
+std::size_t AccountRecord::count_networks_within(std::uint32_t now, std::int64_t window) const
+{
+	return count_within(networks, now, window);
+}
+
+std::size_t AccountRecord::count_countries_within(std::uint32_t now, std::int64_t window) const
+{
+	return count_within(countries, now, window);
 }
 
 void AccountRecord::trim_networks(std::uint32_t now, std::int64_t window, std::size_t max_entries)

@@ -60,6 +60,9 @@ struct AccountRecord {
 	// Entries seen within (now - window, now].
 	std::vector<const NetworkSeen *> networks_within(std::uint32_t now, std::int64_t window) const;
 	std::vector<const CountrySeen *> countries_within(std::uint32_t now, std::int64_t window) const;
+	// Their number, without building the list (every login asks).
+	std::size_t count_networks_within(std::uint32_t now, std::int64_t window) const;
+	std::size_t count_countries_within(std::uint32_t now, std::int64_t window) const;
 
 	// Drop entries older than `window` and keep at most `max_entries`, the most recent
 	// ones: enough to decide "more than N in a window" for every N < max_entries.

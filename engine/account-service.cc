@@ -98,13 +98,12 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 		return LoginResult{};
 	// The one login implementation is the asynchronous one (the auth process's); here it
 	// runs to completion over the synchronous store.
-	int waits = 0;
-	SyncAsyncStore sync(store_, [this, &waits](std::chrono::microseconds) { backoff_(++waits); });
+	waits_ = 0;
 	std::optional<LoginOutcome> outcome;
-	LoginOperation operation(sync, key_prefix_, settings, login,
+	LoginOperation operation(sync_, key_prefix_, settings, login,
 				 [&outcome](LoginOutcome &&o) { outcome = std::move(o); });
 	operation.start();
-	sync.run();
+	sync_.run();
 	if (!outcome)
 		throw std::logic_error("login operation ended without an outcome");
 	if (outcome->failed)

@@ -11,6 +11,7 @@
 #include "notification.hh"
 #include "settings.hh"
 #include "store.hh"
+#include "sync-async-store.hh"
 
 #include <functional>
 #include <string>
@@ -48,7 +49,12 @@ public:
 	// default sleeps a little, tests pass a function that does not.
 	AccountService(Store &store, std::string key_prefix,
 		       std::function<void(int)> backoff = jittered_backoff)
-		: store_(store), key_prefix_(std::move(key_prefix)), backoff_(std::move(backoff)) {}
+		: store_(store), key_prefix_(std::move(key_prefix)), backoff_(std::move(backoff)),
+		  sync_(store_, [this](std::chrono::microseconds) { backoff_(++waits_); }) {}
+
+	// sync_'s wait function refers to this object.
+	AccountService(const AccountService &) = delete;
+	AccountService &operator=(const AccountService &) = delete;
 
 	static void jittered_backoff(int attempt);
 
@@ -89,6 +95,10 @@ private:
 	Store &store_;
 	std::string key_prefix_;
 	std::function<void(int)> backoff_;
+	// login() runs the asynchronous login over this, kept so that its queue is not
+	// allocated anew for every login; waits_ counts the login's backoffs.
+	SyncAsyncStore sync_;
+	int waits_ = 0;
 };
 
 } // namespace account_guard

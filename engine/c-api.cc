@@ -171,6 +171,7 @@ const Settings *prepare_login(ag_engine *engine, const struct ag_login *login, S
 		input.password = std::string_view(login->password, login->password_len);
 	input.now = static_cast<std::uint32_t>(login->now);
 	input.new_salt = static_cast<std::uint32_t>(engine->salt_rng());
+	input.debug_events = login->skip_debug_events == 0;
 	return settings;
 }
 

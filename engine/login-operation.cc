@@ -4,6 +4,7 @@
 #include "text.hh"
 
 #include <algorithm>
+#include <iterator>
 #include <random>
 
 namespace account_guard {
@@ -40,7 +41,6 @@ LoginOperation::LoginOperation(AsyncStore &store, std::string_view key_prefix, c
 
 void LoginOperation::start()
 {
-	started_ = std::chrono::steady_clock::now();
 	key_ = account_key(key_prefix_, KeyKind::account, input_.user);
 	read();
 }
@@ -109,7 +109,7 @@ void LoginOperation::on_reply(const StoreReply &reply)
 			return fail(store_error_);
 		AccountRecord locked;
 		locked.lock = replica_record->lock;
-		LoginDecision d = decide_login(settings_, locked, input_);
+		LoginDecision d = decide_login(settings_, std::move(locked), input_);
 		// A changed password lifts the lock only once the record can be written.
 		if (!d.record.lock)
 			return fail(store_error_);
@@ -130,7 +130,8 @@ void LoginOperation::on_reply(const StoreReply &reply)
 
 void LoginOperation::decide()
 {
-	decision_ = decide_login(settings_, current_, input_);
+	had_lock_ = current_ && current_->lock;
+	decision_ = decide_login(settings_, std::move(current_), input_);
 	if (restored_ && decision_.record.lock && !decision_.write) {
 		decision_.write = true; // put the lock back into the account record
 		decision_.expires = 0;
@@ -148,8 +149,11 @@ void LoginOperation::after_write(const StoreReply &reply)
 	case StoreReply::Status::stored:
 		return wrote();
 	case StoreReply::Status::conflict:
-		// Another node wrote this account: decide again on its data.
-		if (std::chrono::steady_clock::now() - started_ >= cas_retry_budget) {
+		// Another node wrote this account: decide again on its data. The clock is read
+		// only now: races are rare, logins many.
+		if (attempt_ == 0)
+			first_conflict_ = std::chrono::steady_clock::now();
+		else if (std::chrono::steady_clock::now() - first_conflict_ >= cas_retry_budget) {
 			return fail("account record of " + printable(input_.user) + " kept changing during " +
 				    std::to_string(std::chrono::seconds(cas_retry_budget).count()) +
 				    " seconds of retries");
@@ -171,7 +175,7 @@ void LoginOperation::wrote()
 		step_ = Step::write_replica;
 		return store_.set(replica(), encode(only_lock), 0, *this);
 	}
-	if (current_ && current_->lock && !decision_.record.lock && !replica().empty()) {
+	if (had_lock_ && !decision_.record.lock && !replica().empty()) {
 		step_ = Step::remove_replica;
 		return store_.remove(replica(), *this);
 	}
@@ -196,8 +200,10 @@ void LoginOperation::replica_done(const StoreReply &reply)
 	}
 	if (decision_.locked_now && !settings_.notify.empty())
 		result.notification = lock_notification(input_.user, *decision_.record.lock, decision_.record);
-	for (Event &e : decision_.events)
-		result.events.push_back(std::move(e));
+	if (result.events.empty())
+		result.events = std::move(decision_.events); // the usual case: no copying
+	else
+		std::move(decision_.events.begin(), decision_.events.end(), std::back_inserter(result.events));
 	finish(std::move(outcome));
 }
 

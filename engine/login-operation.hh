@@ -99,11 +99,12 @@ private:
 	std::optional<AccountRecord> current_;
 	std::uint64_t cas_ = 0; // of current_'s stored value; 0 when there was none
 	bool restored_ = false; // current_ holds only a lock taken from the replica
+	bool had_lock_ = false; // current_ was locked (decide() moves current_ away)
 	LoginDecision decision_;
 	std::string store_error_; // the account record's read failed with this
 
 	int attempt_ = 0;
-	std::chrono::steady_clock::time_point started_;
+	std::chrono::steady_clock::time_point first_conflict_; // the retry budget counts from it
 };
 
 template <typename AnyStore>

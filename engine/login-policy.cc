@@ -43,15 +43,16 @@ struct Crossing {
 
 std::optional<Crossing> find_crossing(const Settings &s, const AccountRecord &record, std::uint32_t now)
 {
+	// Counted first: the lists are made only for the rare login that crosses a limit.
 	for (const Limit &l : s.ip_limit) {
-		auto seen = record.networks_within(now, l.window);
-		if (seen.size() > l.count)
-			return Crossing{&l, "networks", list_networks(seen), seen.size()};
+		std::size_t count = record.count_networks_within(now, l.window);
+		if (count > l.count)
+			return Crossing{&l, "networks", list_networks(record.networks_within(now, l.window)), count};
 	}
 	for (const Limit &l : s.country_limit) {
-		auto seen = record.countries_within(now, l.window);
-		if (seen.size() > l.count)
-			return Crossing{&l, "countries", list_countries(seen), seen.size()};
+		std::size_t count = record.count_countries_within(now, l.window);
+		if (count > l.count)
+			return Crossing{&l, "countries", list_countries(record.countries_within(now, l.window)), count};
 	}
 	return std::nullopt;
 }
@@ -134,11 +135,12 @@ std::string list_countries(const std::vector<const CountrySeen *> &entries)
 	return join(items, ",");
 }
 
-LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord> &current,
+LoginDecision decide_login(const Settings &s, std::optional<AccountRecord> current,
 			   const LoginInput &login)
 {
 	LoginDecision d;
-	d.record = current.value_or(AccountRecord{});
+	if (current)
+		d.record = std::move(*current);
 	const bool lockable = s.lock_services.contains(login.service);
 	const bool recorded = s.record_services.contains(login.service) &&
 			      (!s.ip_limit.empty() || !s.country_limit.empty());
@@ -183,6 +185,8 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 	const auto &ip = login.ip;
 	const bool exempt_asn = login.asn && contains(s.exempt_asns, *login.asn);
 	if ((ip && s.exempt_networks.find(*ip) != nullptr) || exempt_asn) {
+		if (!login.debug_events)
+			return d;
 		d.events.push_back(make_event("account_guard_login_recorded", Level::debug, login,
 					      exempt_asn ? "login from exempt AS" + std::to_string(*login.asn) + " not recorded"
 							 : std::string("login from exempt network not recorded")));
@@ -218,11 +222,13 @@ LoginDecision decide_login(const Settings &s, const std::optional<AccountRecord>
 
 	auto crossing = find_crossing(s, d.record, now);
 	if (!crossing) {
+		if (!login.debug_events)
+			return d;
 		const std::string where = network.to_string();
 		std::string message = "login recorded from " + where;
 		std::size_t known = 0;
 		if (!s.ip_limit.empty()) {
-			known = d.record.networks_within(now, s.ip_limit.back().window).size();
+			known = d.record.count_networks_within(now, s.ip_limit.back().window);
 			message += " (" + std::to_string(known) + " networks within " + s.ip_limit.back().window_name() + ")";
 		}
 		Event e = make_event("account_guard_login_recorded", Level::debug, login, message);

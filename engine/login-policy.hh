@@ -26,6 +26,9 @@ struct LoginInput {
 	std::optional<CountryCode> country;       // from GeoIP, when known
 	std::optional<std::uint32_t> asn;         // from the ASN database, when known
 	std::uint32_t new_salt = 0;               // salt for a lock set by this login
+	// Whether anyone wants the debug-level account_guard_login_recorded event (Dovecot's
+	// debug logging or a metric on it): when not, the common login builds no text at all.
+	bool debug_events = true;
 };
 
 struct LoginDecision {
@@ -40,7 +43,9 @@ struct LoginDecision {
 // False when this login's service is neither recorded nor lockable: no state is read at all.
 bool login_needs_state(const Settings &settings, std::string_view service);
 
-LoginDecision decide_login(const Settings &settings, const std::optional<AccountRecord> &current,
+// `current` is taken by value: the decided record starts as it (moved in by a caller that
+// needs it no more, which saves copying its lists on every login).
+LoginDecision decide_login(const Settings &settings, std::optional<AccountRecord> current,
 			   const LoginInput &login);
 
 // How stale a known network's last-seen time may get before a login rewrites it: skipping

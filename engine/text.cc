@@ -8,6 +8,13 @@ namespace account_guard {
 std::string printable(std::string_view text, std::size_t max_bytes)
 {
 	static const char hex[] = "0123456789abcdef";
+	// Every login's events carry the user: the usual name needs no escaping, copy it whole.
+	if (text.size() <= max_bytes &&
+	    std::none_of(text.begin(), text.end(), [](char ch) {
+		    auto c = static_cast<unsigned char>(ch);
+		    return c < 0x20 || c == 0x7f || c == '\\';
+	    }))
+		return std::string(text);
 	std::string out;
 	out.reserve(std::min(text.size(), max_bytes) + 8);
 	for (std::size_t i = 0; i < text.size(); i++) {

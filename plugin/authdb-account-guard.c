@@ -32,6 +32,10 @@ struct account_guard_passdb_module {
 	struct ag_engine *engine;
 	/* The engine's memcached sockets on the auth process's ioloop. */
 	struct guard_loop *loop;
+	/* Stands for the debug-level event a login reports: whether a log or
+	   metric filter wants it is asked of this, once per login, instead of
+	   having the engine build the event's text for nobody. */
+	struct event *debug_probe;
 };
 
 /* One login in flight, from the request to the engine's verdict. */
@@ -115,6 +119,13 @@ static void account_guard_init(struct passdb_module *_module)
 		if (module->loop == NULL)
 			i_fatal("account_guard: %s", error);
 	}
+	if (module->debug_probe == NULL) {
+		module->debug_probe = event_create(NULL);
+		event_add_category(module->debug_probe,
+				   &event_category_account_guard);
+		event_set_name(module->debug_probe,
+			       "account_guard_login_recorded");
+	}
 	if (ag_engine_is_fail_closed(module->engine) == 0)
 		return;
 
@@ -146,6 +157,8 @@ static void account_guard_deinit(struct passdb_module *_module)
 	/* The engine first: closing its sockets, it stops watching them. */
 	ag_engine_free(&module->engine);
 	guard_loop_detach(&module->loop);
+	if (module->debug_probe != NULL)
+		event_unref(&module->debug_probe);
 }
 
 static const char *account_guard_user_getenv(const char *name, void *context)
@@ -253,6 +266,11 @@ account_guard_verify_plain(struct auth_request *request, const char *password,
 	login.user_getenv_context = request;
 	login.on_notify = guard_notify;
 	login.notify_context = &ctx->notify;
+	/* auth_debug (or a debug filter matching this request), or a log or
+	   metric filter on the event itself. */
+	login.skip_debug_events =
+		!event_want_debug(authdb_event(request)) &&
+		!event_want_debug(module->debug_probe) ? 1 : 0;
 
 	/* Held until the engine's verdict; the engine reports every outcome,
 	   backend and internal failures included, through events and sets
