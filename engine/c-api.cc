@@ -109,7 +109,7 @@ bool user_overrides_present(ag_getenv_fn *user_getenv, void *context)
 // `storage` (copied only when an override exists: the common login pays nothing).
 // nullptr when an override is invalid; that has been reported.
 const Settings *effective_settings(ag_engine *engine, std::string_view user, ag_getenv_fn *user_getenv,
-				   void *user_context, Settings &storage, ag_event_fn *on_event,
+				   void *user_context, std::optional<Settings> &storage, ag_event_fn *on_event,
 				   void *event_context)
 {
 	if (!user_overrides_present(user_getenv, user_context))
@@ -118,7 +118,7 @@ const Settings *effective_settings(ag_engine *engine, std::string_view user, ag_
 		storage = apply_user_overrides(engine->settings, [&](const char *name) {
 			return user_getenv(name, user_context);
 		});
-		return &storage;
+		return &*storage;
 	} catch (const SettingError &e) {
 		Event ev = backend_failed(Level::error, printable(user), "invalid user setting",
 						std::string("invalid per-user setting: ") + e.what());
@@ -146,7 +146,8 @@ void notify(const Settings &settings, const std::optional<Notification> &n, ag_n
 // The LoginInput of one login: client IP parsed, GeoIP looked up, the settings for this user.
 // Returns nullptr when a per-user override is invalid (reported). input's strings point into
 // *login's.
-const Settings *prepare_login(ag_engine *engine, const struct ag_login *login, Settings &storage, LoginInput &input,
+const Settings *prepare_login(ag_engine *engine, const struct ag_login *login, std::optional<Settings> &storage,
+			      LoginInput &input,
 			      ag_event_fn *on_event, void *event_context)
 {
 	const std::string_view user = login->user != nullptr ? login->user : "";
@@ -282,7 +283,7 @@ struct account_guard::PendingLogin {
 	ag_event_fn *on_event;
 	ag_login_done_fn *done;
 	void *context;
-	Settings own_settings; // when the user has overrides
+	std::optional<Settings> own_settings; // when the user has overrides
 	const Settings *settings = nullptr;
 	LoginInput input;
 	std::optional<LoginOperation> operation;
@@ -359,7 +360,8 @@ int ag_login(struct ag_engine *engine, const struct ag_login *login, enum ag_ver
 	copy_text(message, message_size, "");
 	const std::string_view user = login->user != nullptr ? login->user : "";
 	try {
-		Settings storage;
+		// Made only for a user with overrides: Settings holds lists and strings.
+		std::optional<Settings> storage;
 		LoginInput input;
 		const Settings *settings = prepare_login(engine, login, storage, input, on_event, event_context);
 		if (settings == nullptr) {
@@ -465,7 +467,7 @@ int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdic
 	*verdict_r = AG_VERDICT_ALLOW;
 	const std::string_view user = rcpt->user != nullptr ? rcpt->user : "";
 	try {
-		Settings storage;
+		std::optional<Settings> storage;
 		const Settings *settings = effective_settings(engine, user, rcpt->user_getenv,
 							      rcpt->user_getenv_context, storage, on_event,
 							      event_context);

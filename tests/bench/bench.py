@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -210,14 +211,18 @@ def run_json_lines(cmd, timeout):
     return [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
 
 
-def auth_load(binary, dovecot, meter=None, perf=None, timeout=150, **opts):
-    """Runs auth-load against dovecot; measures CPU between its 'measuring' and 'done'."""
+def auth_load(binary, dovecot, meter=None, perf=None, watch=None, timeout=150, **opts):
+    """Runs auth-load against dovecot; measures CPU between its 'measuring' and 'done'.
+    perf: a command started at 'measuring' that ends by itself. watch: a callable run at
+    'measuring' that returns processes (perf stat -p ...) to be stopped with SIGINT at 'done',
+    so that they count over exactly the measured window."""
     cmd = [binary, "--socket", dovecot.auth_socket]
     for k, v in opts.items():
         cmd += ["--" + k.replace("_", "-"), str(v)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     result = None
     perf_proc = None
+    watchers = []
     deadline = time.monotonic() + timeout
     try:
         for line in proc.stdout:
@@ -228,9 +233,13 @@ def auth_load(binary, dovecot, meter=None, perf=None, timeout=150, **opts):
                     meter.start()
                 if perf:
                     perf_proc = subprocess.Popen(perf, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if watch:
+                    watchers = watch()
             elif line == "done":
                 if meter:
                     meter.stop()
+                for w in watchers:
+                    w.send_signal(signal.SIGINT)
             elif line.startswith("{"):
                 result = json.loads(line)
             if time.monotonic() > deadline:
@@ -242,6 +251,14 @@ def auth_load(binary, dovecot, meter=None, perf=None, timeout=150, **opts):
             proc.wait()
         if perf_proc is not None:
             perf_proc.wait(timeout=60)
+        for w in watchers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGINT)
+            try:
+                w.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait()
     err = proc.stderr.read().strip()
     if result is None:
         raise RuntimeError(f"auth-load gave no result: {err}")
@@ -250,6 +267,101 @@ def auth_load(binary, dovecot, meter=None, perf=None, timeout=150, **opts):
     if meter:
         result["cpu"] = meter.result
     return result
+
+
+def auth_pid(dovecot):
+    """The auth process of a sandboxed Dovecot (not an auth-worker), or None."""
+    for pid in sandbox.Dovecot._process_tree(dovecot.master_pid):
+        if role_of(pid) == "auth":
+            return pid
+    return None
+
+
+def fds_to_port(pid, port):
+    """The file descriptors of pid that are TCP connections to 127.0.0.1:port (its memcached
+    connections), from /proc/PID/fd and /proc/PID/net/tcp."""
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)
+                for row in f:
+                    fields = row.split()
+                    if int(fields[2].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        except (OSError, StopIteration, IndexError, ValueError):
+            pass
+    fds = []
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                fds.append(int(fd))
+    except OSError:
+        pass
+    return sorted(fds)
+
+
+# (key, tracepoint, only on the memcached connections): what perf_stat_cmd counts, in order.
+SYSCALL_EVENTS = [
+    ("all", "raw_syscalls:sys_enter", False),
+    ("epoll_wait", "syscalls:sys_enter_epoll_wait", False),
+    ("epoll_wait", "syscalls:sys_enter_epoll_pwait", False),
+    ("epoll_ctl", "syscalls:sys_enter_epoll_ctl", False),
+    ("read", "syscalls:sys_enter_read", False),
+    ("read", "syscalls:sys_enter_readv", False),
+    ("read", "syscalls:sys_enter_recvfrom", False),
+    ("read", "syscalls:sys_enter_recvmsg", False),
+    ("write", "syscalls:sys_enter_write", False),
+    ("write", "syscalls:sys_enter_writev", False),
+    ("write", "syscalls:sys_enter_sendto", False),
+    ("write", "syscalls:sys_enter_sendmsg", False),
+    ("mc_recv", "syscalls:sys_enter_read", True),
+    ("mc_recv", "syscalls:sys_enter_readv", True),
+    ("mc_recv", "syscalls:sys_enter_recvfrom", True),
+    ("mc_recv", "syscalls:sys_enter_recvmsg", True),
+    ("mc_send", "syscalls:sys_enter_write", True),
+    ("mc_send", "syscalls:sys_enter_writev", True),
+    ("mc_send", "syscalls:sys_enter_sendto", True),
+    ("mc_send", "syscalls:sys_enter_sendmsg", True),
+]
+
+
+def perf_stat_events(fds):
+    return [e for e in SYSCALL_EVENTS if not e[2] or fds]
+
+
+def perf_stat_cmd(path, pid, fds):
+    """perf stat of pid's system calls (every thread) until SIGINT, into path; the mc_* events
+    only on the file descriptors fds."""
+    cmd = ["perf", "stat", "-x", ",", "-o", path, "-p", str(pid)]
+    flt = " || ".join(f"fd == {fd}" for fd in fds)
+    for _, tracepoint, only_fds in perf_stat_events(fds):
+        cmd += ["-e", tracepoint]
+        if only_fds:
+            cmd += ["--filter", flt]
+    return cmd
+
+
+def read_perf_stat(path):
+    """{key: count} from perf stat -x, output written by perf_stat_cmd (events in order)."""
+    counts = []
+    try:
+        with open(path) as f:
+            for line in f:
+                fields = line.strip().split(",")
+                if len(fields) >= 3 and (fields[2].startswith("syscalls:") or fields[2].startswith("raw_syscalls:")):
+                    counts.append(int(fields[0]) if fields[0].isdigit() else 0)
+    except OSError:
+        return {}
+    with_fds = len(counts) == len(SYSCALL_EVENTS)
+    out = {}
+    for (key, _, _), c in zip(perf_stat_events([0] if with_fds else []), counts):
+        out[key] = out.get(key, 0) + c
+    return out
 
 
 def smtp_load(binary, port, between=None, meter=None, timeout=200, **opts):
@@ -439,7 +551,7 @@ class Bench:
                   f"{r['items'] / r['accounts']:.2f} items/account", flush=True)
         self.results["memory"] = out
 
-    # -- items 2 (through Dovecot), 3 and the hop ----------------------------------------------
+    # -- items 2 (through Dovecot) and 3: logins, the yardstick, system calls, the profile ---------
     def dovecot_auth(self):
         log("== Dovecot end to end: logins through the auth-client protocol (item 3)")
         guard_settings = {"account_guard_geoip_db": self.country_db, "account_guard_asn_db": self.asn_db}
@@ -459,9 +571,10 @@ class Bench:
         else:
             self.results["notes"].append(
                 "The Lua passdb (Debian package dovecot-auth-lua) is not installed: the trivial "
-                "passdb rows, which separate the auth-worker hop from the guard's own cost, are missing.")
-        configs.append(("guard", "+ account_guard (blocking=yes, memcached on loopback)",
-                        dict(guard=True, settings=guard_settings)))
+                "passdb rows (the yardstick: what any passdb costs Dovecot in the auth process, and what "
+                "the auth-worker hop costs) are missing.")
+        configs.append(("guard", "+ account_guard (in the auth process, non-blocking, pipelined to memcached "
+                                 "on loopback)", dict(guard=True, settings=guard_settings)))
 
         mc = sandbox.Memcached(memory_mb=256).start()
         rt_mc = sandbox.Memcached(memory_mb=64).start()
@@ -482,6 +595,7 @@ class Bench:
             self._auth_latency(configs, dovecots, mc)
             self._auth_roundtrips(dovecots["guard-rt"], rt_mc)
             if not self.args.no_perf:
+                self._auth_syscalls(dovecots, mc)
                 self._auth_profile(dovecots["guard"], mc)
         finally:
             for d in dovecots.values():
@@ -552,6 +666,52 @@ class Bench:
                   f"connections {p['total_connections']:.4f}", flush=True)
         self.results["roundtrips_dovecot_login"] = out
 
+    def _auth_syscalls(self, dovecots, mc):
+        """System calls per login (perf stat on syscall tracepoints, low overhead, no
+        sampling) of the auth process and of memcached, over exactly the measured window of a
+        saturated run: whether the guard's memcached requests are batched under load (one
+        send and one recv per loop turn for many logins) or cost a pair of system calls each."""
+        log("== system calls per login (perf stat -e syscalls:...)")
+        seconds = 2 if self.quick else 4
+        out = {}
+        for name, rip in (("dovecot", "known"), ("guard", "known"), ("guard", "new")):
+            d = dovecots.get(name)
+            if d is None:
+                continue
+            mc.flush()
+            self.gate.wait()
+            files = {}
+
+            def watch(d=d, files=files):
+                procs = []
+                auth = auth_pid(d)
+                if auth is None:
+                    return procs
+                fds = fds_to_port(auth, mc.port)
+                files["auth"] = os.path.join(self.tmp, f"stat-{name}-{rip}-auth.txt")
+                files["memcached_fds"] = len(fds)
+                procs.append(subprocess.Popen(perf_stat_cmd(files["auth"], auth, fds), stdout=subprocess.DEVNULL,
+                                              stderr=subprocess.DEVNULL))
+                if fds:
+                    files["memcached"] = os.path.join(self.tmp, f"stat-{name}-{rip}-memcached.txt")
+                    procs.append(subprocess.Popen(perf_stat_cmd(files["memcached"], mc.proc.pid, []),
+                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                return procs
+
+            res = auth_load(self.bin["auth-load"], dovecots[name], watch=watch, conns=16, window=8, users=USERS,
+                            rip=rip, warmup=USERS, seconds=seconds, max=USERS * 7)
+            n = res["completed"] or 1
+            entry = {"run": res, "memcached_connections": files.get("memcached_fds", 0)}
+            for who in ("auth", "memcached"):
+                if who in files:
+                    entry[who] = {k: v / n for k, v in read_perf_stat(files[who]).items()}
+            out[f"{name}/{rip}"] = entry
+            a = entry.get("auth", {})
+            log(f"  {name:<8} rip={rip:<5} {res['rate']:>9.0f} logins/s  per login: syscalls {a.get('all', 0):.2f}, "
+                f"epoll_wait {a.get('epoll_wait', 0):.3f}, memcached send {a.get('mc_send', 0):.3f} "
+                f"recv {a.get('mc_recv', 0):.3f}")
+        self.results["auth_syscalls"] = out
+
     def _auth_profile(self, dovecot, mc):
         log("== profile of the guard configuration (perf record -a --call-graph dwarf)")
         data = os.path.join(self.tmp, "perf-auth.data")
@@ -615,7 +775,7 @@ class Bench:
                                     rcpts=1, transactions=50, first_user=1500)
             n = res["rcpt_ok"] + res["rcpt_refused"] + res["rcpt_other"]
             out.append({"scenario": "rcpt: one-recipient messages (each RCPT the first of its transaction)",
-                        "expect": "gets (account) + gets + cas", "n": n, "ok": res["rcpt_ok"],
+                        "expect": "gets + cas (the lock check comes with the same read)", "n": n, "ok": res["rcpt_ok"],
                         "per_op": mc_per_op(before, mc_counters(mc), n)})
             # A low limit; reload, fill it, then count a transaction of refused recipients.
             d.settings["account_guard_recipient_limit"] = "10/1h"
@@ -665,27 +825,49 @@ ALLOCATOR = ("malloc", "_int_malloc", "free", "_int_free", "cfree", "__GI___libc
 # (label, substring of a symbol): what each inclusive share means.
 ENGINE_MARKERS = [
     ("AccountService::login (everything per login)", "AccountService::login"),
-    ("AccountService::replica_key (the lock replica's key)", "AccountService::replica_key"),
+    ("LoginOperation (the login state machine, here over the synchronous store)", "LoginOperation::"),
+    ("lock_replica_key (the lock replica's key)", "lock_replica_key"),
     ("decide_login (the decision)", "account_guard::decide_login"),
     ("  make_event (the per-login event and its message)", "make_event"),
     ("  printable (the user name made printable, for events)", "account_guard::printable"),
     ("  find_crossing (counting the entries in each window)", "find_crossing"),
     ("Network::to_string (networks as text, for event messages)", "Network::to_string"),
     ("account_key (SHA-256 of the user name)", "account_guard::account_key"),
-    ("GeoDatabases::lookup (country + ASN)", "GeoDatabases::lookup"),
+    ("GeoDatabases::lookup (the country; the ASN only when the settings need it)", "GeoDatabases::lookup"),
     ("  the ASN lookup", "MmdbDatabase::lookup_uint32"),
     ("decode (the stored record)", "account_guard::decode"),
     ("MemoryStore::gets (the benchmark's in-memory store)", "MemoryStore::gets"),
 ]
-WORKER_MARKERS = [
-    ("ag_login (the engine call: memcached I/O, decision, events)", "ag_login"),
-    ("MemcachedStore::gets / compare_and_swap (libmemcached + its syscalls)", "MemcachedStore::"),
-    ("AccountService::replica_key (the lock replica's key)", "AccountService::replica_key"),
-    ("GeoDatabases (lookup and file check)", "GeoDatabases::"),
-    ("account_key (SHA-256 of the user name)", "account_guard::account_key"),
-    ("decide_login (the decision)", "account_guard::decide_login"),
-    ("guard_event_emit (engine events to Dovecot events)", "guard_event_emit"),
+# The guard in the auth process (non-blocking path): (label, substrings of a symbol, any of
+# them). Shares are inclusive but count only the guard's samples (see guard_samples): the rest
+# of the login, run by Dovecot from our done callback, is Dovecot's.
+AUTH_MARKERS = [
+    ("ag_login_start (a login's start: copies, settings, GeoIP, the first request)", ("ag_login_start",)),
+    ("PendingLogin (the login in flight; its end: events, verdict to Dovecot)", ("PendingLogin",)),
+    ("LoginOperation (the state machine: start, on_reply, decide)", ("LoginOperation::",)),
+    ("  LoginOperation::on_reply (an answer: decode, decide, write back or finish)", ("LoginOperation::on_reply",)),
+    ("  LoginOperation::decide", ("LoginOperation::decide",)),
+    ("decide_login (the decision)", ("account_guard::decide_login",)),
+    ("decode / encode (the stored record)", ("account_guard::decode", "account_guard::encode")),
+    ("account_key (SHA-256 of the user name)", ("account_guard::account_key",)),
+    ("GeoDatabases (lookup and file check)", ("GeoDatabases::",)),
+    ("AsyncMemcached::on_io (a socket ready: send, recv, parse, answers)", ("AsyncMemcached::on_io",)),
+    ("  AsyncMemcached::flush (send)", ("AsyncMemcached::flush",)),
+    ("  AsyncMemcached::read_from (recv, then parse)", ("AsyncMemcached::read_from",)),
+    ("  AsyncMemcached::parse (answers, and the callbacks they run)", ("AsyncMemcached::parse",)),
+    ("AsyncMemcached requests (gets / compare_and_swap / request: encode, queue)",
+     ("AsyncMemcached::request", "AsyncMemcached::gets", "AsyncMemcached::compare_and_swap",
+      "AsyncMemcached::set", "AsyncMemcached::remove")),
+    ("AsyncMemcached::want / update_timer (io and timer changes)", ("AsyncMemcached::want", "AsyncMemcached::update_timer")),
+    ("guard_loop_* (the glue's io and timeout callbacks: io_add/io_remove, timeouts)", ("guard_loop_",)),
+    ("guard_event_emit (engine events to Dovecot events)", ("guard_event_emit",)),
 ]
+GUARD_DSO = "libauthdb_account_guard"
+# Symbols of our code when perf shows a frame as "(inlined)" (no library).
+GUARD_SYMBOLS = ("account_guard::", "ag_", "guard_", "account_guard_")
+# Our done callback: what runs inside it from Dovecot (the passdb callback, the reply to the
+# client) is Dovecot's work, although our frames are further out on the stack.
+GUARD_DONE = "account_guard_login_done"
 
 
 def perf_samples(data, pids=None):
@@ -731,7 +913,8 @@ def profile_of(samples, markers, top=12):
             continue
         syms = [f[0] for f in frames]
         for label, needle in markers:
-            if any(needle in sym for sym in syms):
+            needles = (needle,) if isinstance(needle, str) else needle
+            if any(n in sym for sym in syms for n in needles):
                 inclusive[label] += 1
                 in_kernel[label] += frames[0][1] == "[kernel.kallsyms]"
         sym, dso = frames[0]
@@ -757,20 +940,56 @@ def profile_of(samples, markers, top=12):
     }
 
 
+def is_guard_frame(frame):
+    sym, dso = frame
+    if GUARD_DSO in dso:
+        return True
+    return dso == "inlined" and sym.startswith(GUARD_SYMBOLS)
+
+
+def guard_sample(frames):
+    """Whether a sample of the auth process is the guard's work: some frame of ours on the stack,
+    not counting what Dovecot does inside our done callback (frames inner to it that are not
+    ours)."""
+    done = next((k for k, (sym, _) in enumerate(frames) if sym.startswith(GUARD_DONE)), None)
+    inner = frames if done is None else frames[:done]
+    return any(is_guard_frame(f) for f in inner)
+
+
 def analyse_perf(data, roles):
-    """Samples by role (pid -> role, from the run), and the auth-worker's profile."""
+    """Samples by role (pid -> role, from the run); the auth process's split into the guard and
+    Dovecot, the guard's parts; memcached's profile."""
     samples = perf_samples(data)
     by_role = {}
     for pid, _ in samples:
         role = roles.get(pid, "other processes")
         by_role[role] = by_role.get(role, 0) + 1
     total = len(samples) or 1
-    workers = [(pid, f) for pid, f in samples if roles.get(pid) == "auth-worker"]
-    auth = [(pid, f) for pid, f in samples if roles.get(pid) == "auth"]
+    auth = [(pid, f) for pid, f in samples if roles.get(pid) == "auth" and f]
+    guard = [(pid, f) for pid, f in auth if guard_sample(f)]
+    dovecot = [(pid, f) for pid, f in auth if not guard_sample(f)]
+    memcached = [(pid, f) for pid, f in samples if roles.get(pid) == "memcached"]
+    whole = profile_of(auth, [], top=12)
+    n = len(auth) or 1
+    # The guard's parts as shares of the whole auth process.
+    parts = profile_of(guard, [(label, needles) for label, needles in AUTH_MARKERS], top=12)
+    if parts.get("samples"):
+        scale = len(guard) / n
+        parts["inclusive"] = [(label, round(p * scale, 1)) for label, p in parts["inclusive"]]
+        parts["allocator_of_auth"] = round(parts["allocator"] * scale, 1)
+        parts["kernel_of_auth"] = round(parts["kernel"] * scale, 1)
+    # Stacks that perf unwound to the process's root (main, or the libc frames that call it):
+    # a stack cut short may hide a guard frame further out, and count as Dovecot's.
+    roots = ("main", "_start", "__libc_start_main", "__libc_start_call_main")
+    unwound = sum(1 for _, f in auth if f[-1][0].split("@")[0].startswith(roots))
+    whole["unwound"] = round(100.0 * unwound / n, 1)
     return {
         "by_role": sorted(((r, round(100.0 * c / total, 1)) for r, c in by_role.items()), key=lambda kv: -kv[1]),
-        "auth-worker": profile_of(workers, WORKER_MARKERS),
-        "auth": profile_of(auth, [], top=8),
+        "auth": whole,
+        "auth_guard_share": round(100.0 * len(guard) / n, 1),
+        "auth_guard": parts,
+        "auth_dovecot": profile_of(dovecot, [], top=10),
+        "memcached": profile_of(memcached, [], top=8),
     }
 
 

@@ -1,6 +1,9 @@
-// store-bench: the engine against a real memcached, through the same C API the Dovecot glue
-// calls (account-guard.h), for issue 8 items 2 (memcached operations per login and per RCPT)
-// and 5 (bytes stored per account). Everything is counted by memcached itself (`stats`,
+// store-bench: the engine against a real memcached, through its C API (account-guard.h), for
+// issue 8 items 2 (memcached operations per login and per RCPT) and 5 (bytes stored per
+// account). RCPTs go through ag_rcpt, as the submission plugin calls it; logins through
+// ag_login, the synchronous twin of the auth process's ag_login_start (the same LoginOperation,
+// over libmemcached instead of the pipelined client: the same requests in the same order; the
+// logins through a real Dovecot are counted by bench.py). Everything is counted by memcached itself (`stats`,
 // `stats slabs`) before and after each run; this program never trusts its own bookkeeping.
 //
 //   store-bench roundtrips --servers H:P[,H:P] --stats H:P[,H:P] [--geo COUNTRY.mmdb ASN.mmdb] [-n N]
@@ -443,8 +446,9 @@ int roundtrips(const Args &args)
 	for (StatsClient &c : mc)
 		c.command("flush_all");
 	Engine e(base);
-	// Logins of accounts never seen before.
-	measure("login: first login of an account", "gets (miss) + add", [&](long long i) {
+	// Logins of accounts never seen before. With two or more servers the miss also asks the
+	// lock replica (on another server) whether a lock was lost with the record's server.
+	measure("login: first login of an account", "gets (miss) + add (+ replica gets, 2+ servers)", [&](long long i) {
 		return login(e, user_name("rt", i), us_ip(1), t0);
 	});
 	// The same accounts from the same network 10 s later: within the refresh interval
