@@ -718,7 +718,8 @@ class Bench:
         mc.flush()
         self.gate.wait()
         meter = CpuMeter([dovecot.master_pid], {mc.proc.pid: "memcached"})
-        perf = ["perf", "record", "-a", "--call-graph", "dwarf", "-F", "499", "-o", data, "--", "sleep", "3"]
+        # 32 KB of stack per sample (default 8 KB): Dovecot's ioloop stacks are cut short otherwise.
+        perf = ["perf", "record", "-a", "--call-graph", "dwarf,32768", "-F", "499", "-o", data, "--", "sleep", "3"]
         res = auth_load(self.bin["auth-load"], dovecot, meter=meter, perf=perf, conns=16, window=8,
                         users=USERS, rip="known", warmup=USERS, seconds=4, max=USERS * 7)
         roles = meter.pids()
@@ -881,8 +882,10 @@ def perf_samples(data, pids=None):
         if not line.strip():
             continue
         if line[0] in " \t":
-            parts = line.strip().split(" ", 1)
+            parts = line.strip().removesuffix(" (deleted))").removesuffix(" (deleted)").split(" ", 1)
             if len(parts) == 2:
+                if not parts[1].endswith(")") and " (/" in parts[1]:
+                    parts[1] += ")"  # "(/path/lib.so (deleted))": a module rebuilt meanwhile
                 sym, _, dso = parts[1].rpartition(" (")
                 frames.append((sym, dso.rstrip(")")))
             continue

@@ -643,7 +643,7 @@ def auth_narrative(R, thr, nproc, w):
     if prof:
         an = prof["analysis"]
         run = prof["run"]
-        w(f"**Profile of the guard run** (`perf record -a --call-graph dwarf` for 3 s of a rip=known run at "
+        w(f"**Profile of the guard run** (`perf record -a --call-graph dwarf,32768` for 3 s of a rip=known run at "
           f"{n0(run['rate'])} logins/s, slowed by the profiler). Samples by process: " +
           ", ".join(f"{r} {p}%" for r, p in an["by_role"]) + ".")
         w("")
@@ -799,8 +799,9 @@ def findings(R):
             extra = F["dovecot_us"] - F["auth_alone"]
             if extra > F["guard_us"]:
                 text += (f" More of the added time is Dovecot's ({extra:+.1f} µs) than the guard's own "
-                         f"({n1(F['guard_us'])} µs): the second passdb in the chain and the ioloop around the "
-                         "memcached socket cost Dovecot more than the guard's work costs us")
+                         f"({n1(F['guard_us'])} µs): Dovecot's part of the auth process grows by more than the guard's own "
+                         "code costs (what grows there: a second passdb in the chain, the ioloop around the "
+                         "memcached socket)")
                 unwound = (((R.get("profile_auth") or {}).get("analysis") or {}).get("auth") or {}).get("unwound")
                 if unwound is not None and unwound < 90:
                     text += (f" (with {unwound}% of the stacks unwound to `main`, part of it may be guard "
