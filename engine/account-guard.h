@@ -143,8 +143,9 @@ struct ag_event_loop {
 	void *context;
 };
 
-/* Attaches the engine to the caller's event loop; ag_login_start() needs it. Opens nothing
-   yet: connections are made by the first login. Returns AG_OK or AG_ERR_INTERNAL. */
+/* Attaches the engine to the caller's event loop; ag_login_start() needs it. Resolves the
+   memcached server names (blocking, once: call it at start-up) but opens nothing yet:
+   connections are made by the first login. Returns AG_OK or AG_ERR_INTERNAL. */
 int ag_engine_attach_loop(struct ag_engine *engine, const struct ag_event_loop *loop,
 			  char *error, size_t error_size);
 /* The event loop reports: fd is ready for the AG_IO_* events in `events`; the timer fired. */

@@ -218,13 +218,9 @@ void AsyncMemcached::after(std::chrono::microseconds delay, StoreWaiter &waiter)
 
 // ---- connecting
 
-bool AsyncMemcached::start_connect(Connection &c)
+bool AsyncMemcached::resolve(Connection &c)
 {
 	const Server &server = servers_[c.index];
-	c.addresses.clear();
-	c.next_address = 0;
-	c.connect_error.clear();
-
 	addrinfo hints{};
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -232,20 +228,42 @@ bool AsyncMemcached::start_connect(Connection &c)
 	hints.ai_flags = AI_NUMERICSERV;
 	addrinfo *found = nullptr;
 	const std::string port = std::to_string(server.port);
+	stats_.resolutions++;
 	const int rc = getaddrinfo(server.host.c_str(), port.c_str(), &hints, &found);
 	if (rc != 0) {
 		c.connect_error = std::string("cannot resolve: ") +
 				  (rc == EAI_SYSTEM ? errno_text(errno) : gai_strerror(rc));
 		return false;
 	}
+	c.resolved.clear();
 	for (addrinfo *ai = found; ai != nullptr; ai = ai->ai_next)
-		c.addresses.emplace_back(reinterpret_cast<const char *>(ai->ai_addr),
-					 ai->ai_addrlen);
+		c.resolved.emplace_back(reinterpret_cast<const char *>(ai->ai_addr), ai->ai_addrlen);
 	freeaddrinfo(found);
-	if (c.addresses.empty()) {
+	if (c.resolved.empty()) {
 		c.connect_error = "cannot resolve: no address";
 		return false;
 	}
+	return true;
+}
+
+void AsyncMemcached::resolve_servers()
+{
+	for (Connection &c : connections_) {
+		if (c.resolved.empty())
+			(void)resolve(c); // a failure is tried again, and reported, at connect
+	}
+}
+
+bool AsyncMemcached::start_connect(Connection &c)
+{
+	c.addresses.clear();
+	c.next_address = 0;
+	c.connect_error.clear();
+	// Resolved once: a name lookup blocks, and a reconnect must never stall the process
+	// (resolve_servers() does it at start-up; a name that failed then is tried here).
+	if (c.resolved.empty() && !resolve(c))
+		return false;
+	c.addresses = c.resolved;
 	return try_addresses(c);
 }
 

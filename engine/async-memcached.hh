@@ -57,8 +57,9 @@ public:
 	// connection's requests fail, it is closed, and its server is skipped (requests for its
 	// keys fail at once) for `retry`; so is a server that refuses the connection. A
 	// connection the server closed (memcached restarted) is reopened and its unanswered
-	// requests are sent once more. Server names are resolved (getaddrinfo, blocking) at each
-	// connect; numeric addresses cost nothing.
+	// requests are sent once more. Server names are resolved (getaddrinfo, blocking) once, by
+	// resolve_servers() or else at the first connect, and the addresses kept for every
+	// reconnect; numeric addresses cost nothing.
 	// Throws std::invalid_argument for an empty server list, an empty host, port 0, a
 	// non-positive timeout, a negative retry or a missing hook.
 	AsyncMemcached(const std::vector<Server> &servers, std::chrono::milliseconds timeout,
@@ -75,6 +76,9 @@ public:
 	void on_io(int fd, unsigned ready);
 	// The caller's loop: the timer fired.
 	void on_timer();
+	// Resolves every server name now (blocking), so that no connect later has to: for a
+	// process's start-up. A name that does not resolve is tried again at its first connect.
+	void resolve_servers();
 
 	void gets(std::string_view key, StoreWaiter &waiter) override;
 	void compare_and_swap(std::string_view key, std::string_view value, std::uint64_t cas,
@@ -97,6 +101,7 @@ public:
 		std::uint64_t requests = 0; // memcached requests made (not after())
 		std::uint64_t writes = 0;   // write system calls
 		std::uint64_t reads = 0;    // read system calls
+		std::uint64_t resolutions = 0;      // getaddrinfo() calls
 		std::uint64_t connect_attempts = 0; // connect() calls
 		std::uint64_t connects = 0;         // connections established
 		std::uint64_t resent = 0;   // requests sent again after the server closed
@@ -135,6 +140,7 @@ private:
 		// The resolved addresses (struct sockaddr bytes) of the connect under way and the
 		// next one to try; the last connect error.
 		std::vector<std::string> addresses;
+		std::vector<std::string> resolved; // the server name's addresses, once known
 		std::size_t next_address = 0;
 		std::string connect_error;
 		// After a timeout or refused connect: until when requests fail at once, and why.
@@ -153,6 +159,7 @@ private:
 	std::string message(Op op, std::string_view key, std::string_view detail) const;
 	void fail_later(StoreWaiter &waiter, Op op, std::string_view key, std::string_view detail);
 
+	bool resolve(Connection &c);
 	bool start_connect(Connection &c);
 	bool try_addresses(Connection &c);
 	void finish_connect(Connection &c);

@@ -399,8 +399,11 @@ int ag_engine_attach_loop(struct ag_engine *engine, const struct ag_event_loop *
 			hooks.watch(fd, static_cast<int>(events), hooks.context);
 		};
 		io.timer = [hooks](int msecs) { hooks.timer(msecs, hooks.context); };
-		engine->async_store = std::make_unique<AsyncMemcached>(
+		auto memcached = std::make_unique<AsyncMemcached>(
 			engine->settings.memcached_servers, engine->settings.memcached_timeout, std::move(io));
+		// Names are looked up now, at start-up, where blocking harms no login.
+		memcached->resolve_servers();
+		engine->async_store = std::move(memcached);
 		return AG_OK;
 	} catch (const std::exception &e) {
 		copy_text(error, error_size, e.what());

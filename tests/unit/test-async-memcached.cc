@@ -947,6 +947,22 @@ TEST_CASE("async-memcached: host names and several addresses are tried in turn")
 	CHECK(w.error.find("cannot resolve") != std::string::npos);
 }
 
+TEST_CASE("async-memcached: names are resolved once, never again at a reconnect")
+{
+	MemcachedProcess memcached;
+	Fixture f({Server{"localhost", memcached.port()}});
+	f.store->resolve_servers();
+	CHECK(f.store->stats().resolutions == 1);
+	CHECK(f.set("ag:h:x", "v").status == S::stored);
+	// memcached restarted on the same port: the connection is reopened to the kept address.
+	memcached.stop();
+	memcached.start();
+	REQUIRE(memcached.pid() > 0);
+	CHECK(f.set("ag:h:x", "w").status == S::stored);
+	CHECK(f.store->stats().connects == 2);
+	CHECK(f.store->stats().resolutions == 1);
+}
+
 TEST_CASE("async-memcached: an IPv6 server is reached")
 {
 	int listener = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
