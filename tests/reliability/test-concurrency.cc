@@ -23,6 +23,21 @@ using namespace account_guard::test;
 
 namespace {
 
+// The comma-separated list of account-status (networks, countries) as a set.
+std::set<std::string> split_list(const std::string &list)
+{
+	std::set<std::string> items;
+	std::size_t start = 0;
+	while (start < list.size()) {
+		std::size_t comma = list.find(',', start);
+		if (comma == std::string::npos)
+			comma = list.size();
+		items.insert(list.substr(start, comma - start));
+		start = comma + 1;
+	}
+	return items;
+}
+
 constexpr int processes = 8;
 
 struct Tally {
@@ -130,15 +145,7 @@ TEST_CASE("concurrency: 8 processes x 1000 logins of one account from distinct n
 	AccountService service(store, "ag:");
 	AccountStatus st = service.status(s, "alice@example.com", static_cast<std::uint32_t>(std::time(nullptr)));
 	CHECK_FALSE(st.locked);
-	std::set<std::string> seen;
-	std::size_t start = 0;
-	while (start < st.networks.size()) {
-		std::size_t comma = st.networks.find(',', start);
-		if (comma == std::string::npos)
-			comma = st.networks.size();
-		seen.insert(st.networks.substr(start, comma - start));
-		start = comma + 1;
-	}
+	const std::set<std::string> seen = split_list(st.networks);
 	CHECK(seen.size() == 8000);
 	for (int p = 0; p < processes; p++) {
 		for (int i = 0; i < 1000; i += 97)
@@ -210,15 +217,7 @@ TEST_CASE("concurrency: logins and recipients of one account at once lose neithe
 	AccountStatus st = service.status(s, "erin@example.com", static_cast<std::uint32_t>(std::time(nullptr)));
 	CHECK_FALSE(st.locked);
 	CHECK(st.recipients == "6400/1h");
-	std::set<std::string> seen;
-	std::size_t start = 0;
-	while (start < st.networks.size()) {
-		std::size_t comma = st.networks.find(',', start);
-		if (comma == std::string::npos)
-			comma = st.networks.size();
-		seen.insert(st.networks.substr(start, comma - start));
-		start = comma + 1;
-	}
+	const std::set<std::string> seen = split_list(st.networks);
 	CHECK(seen.size() == 8 * 400);
 	for (int p = 0; p < processes; p++) {
 		for (int i = 0; i < 400; i += 37)

@@ -38,6 +38,22 @@ inline double ms_since(Clock::time_point start)
 	return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// A listening TCP socket on 127.0.0.1 with an ephemeral port (written to `port`).
+inline int loopback_listener(int backlog, std::uint16_t &port)
+{
+	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(listener >= 0);
+	sockaddr_in addr{};
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	REQUIRE(bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
+	REQUIRE(listen(listener, backlog) == 0);
+	socklen_t len = sizeof(addr);
+	REQUIRE(getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+	port = ntohs(addr.sin_port);
+	return listener;
+}
+
 // A port on 127.0.0.1 that accepts no connection: a listening socket whose accept queue is
 // full, so Linux drops further SYNs and connect() hangs exactly as towards a blackholed host,
 // without leaving the loopback interface.
@@ -45,16 +61,11 @@ class UnansweredPort {
 public:
 	UnansweredPort()
 	{
-		listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		REQUIRE(listener_ >= 0);
+		listener_ = loopback_listener(0, port_);
 		sockaddr_in addr{};
 		addr.sin_family = AF_INET;
 		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		REQUIRE(bind(listener_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
-		REQUIRE(listen(listener_, 0) == 0);
-		socklen_t len = sizeof(addr);
-		REQUIRE(getsockname(listener_, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
-		port_ = ntohs(addr.sin_port);
+		addr.sin_port = htons(port_);
 		for (int &fd : fillers_) {
 			fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 			connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));

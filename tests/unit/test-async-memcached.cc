@@ -255,16 +255,7 @@ class FakeServer {
 public:
 	explicit FakeServer(std::function<void(int listener)> script)
 	{
-		listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		REQUIRE(listener_ >= 0);
-		sockaddr_in addr{};
-		addr.sin_family = AF_INET;
-		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		REQUIRE(bind(listener_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
-		REQUIRE(listen(listener_, 16) == 0);
-		socklen_t len = sizeof(addr);
-		REQUIRE(getsockname(listener_, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
-		port_ = ntohs(addr.sin_port);
+		listener_ = loopback_listener(16, port_);
 		thread_ = std::thread([this, script] { script(listener_); });
 	}
 	~FakeServer()
