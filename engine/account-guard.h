@@ -175,15 +175,19 @@ struct ag_rcpt {
 	/* Called for the first refusal of the account in a window, cluster-wide; may be NULL. */
 	ag_notify_fn *on_notify;
 	void *notify_context;
-	/* Set on the first RCPT of a transaction: also refuse (AG_VERDICT_LOCKED) if the account
-	   was locked after this session logged in. Free: the lock is in the account's one
-	   memcached item, which counting the recipient reads anyway. */
+	/* Also refuse (AG_VERDICT_LOCKED) if the account was locked after this session logged
+	   in (the submission glue sets it on every call). Free: the lock is in the account's
+	   one memcached item, which counting the recipient reads anyway. */
 	int check_lock;
+	/* How many recipients this call decides, in order (pipelined RCPTs of one session): all
+	   with one read and one write. 0 means 1. verdict_r then has room for `count` verdicts. */
+	unsigned int count;
 };
 
-/* Counts one recipient in every window of account_guard_recipient_limit, or refuses it
-   (verdict AG_VERDICT_REFUSE: reply 451 4.7.1, not counted). Returns like ag_login:
-   AG_OK, AG_ERR_CONFIG or AG_ERR_BACKEND with the verdict following fail_mode. */
+/* Counts one recipient (or rcpt->count of them) in every window of
+   account_guard_recipient_limit, or refuses it (verdict AG_VERDICT_REFUSE: reply 451 4.7.1,
+   not counted). Returns like ag_login: AG_OK, AG_ERR_CONFIG or AG_ERR_BACKEND with the
+   verdicts following fail_mode. */
 int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdict *verdict_r,
 	    ag_event_fn *on_event, void *event_context);
 

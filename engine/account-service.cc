@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -112,8 +113,9 @@ LoginResult AccountService::login(const Settings &settings, const LoginInput &lo
 }
 
 RcptResult AccountService::rcpt(const Settings &settings, std::string_view user, std::uint32_t now,
-				bool check_lock)
+				bool check_lock, unsigned count)
 {
+	count = std::max(count, 1U);
 	const bool lock_check = check_lock && settings.lock_services.contains("submission");
 	if (!lock_check && settings.recipient_limit.empty())
 		return RcptResult{};
@@ -146,32 +148,58 @@ RcptResult AccountService::rcpt(const Settings &settings, std::string_view user,
 			result.events.push_back(std::move(e));
 			if (!dry_run) {
 				result.allowed = false;
+				result.accepted = 0;
 				result.locked = true;
 				return result;
 			}
 		}
+		result.accepted = count;
 		if (settings.recipient_limit.empty())
 			return result;
-		RcptDecision d = decide_rcpt(settings, current, user, now);
-		if (d.write && store_.compare_and_swap(key, encode(d.record), stored ? stored->cas : 0,
-						       static_cast<std::time_t>(d.expires)) == CasResult::conflict) {
+		// Each recipient decided on the record as the previous one left it; the first
+		// refusal that crosses a limit is the one an incident mail is about.
+		std::optional<AccountRecord> record = current;
+		std::vector<Event> events;
+		bool write = false;
+		std::uint32_t expires = 0;
+		unsigned accepted = 0;
+		const Limit *crossed = nullptr;
+		std::uint64_t crossed_count = 0;
+		std::string counts_at_refusal;
+		for (unsigned i = 0; i < count; i++) {
+			RcptDecision d = decide_rcpt(settings, record, user, now);
+			if (d.write) {
+				write = true;
+				expires = d.expires;
+			}
+			accepted += d.allowed ? 1 : 0;
+			std::move(d.events.begin(), d.events.end(), std::back_inserter(events));
+			if (crossed == nullptr && d.crossed != nullptr && !d.allowed) {
+				crossed = d.crossed;
+				crossed_count = d.count;
+				counts_at_refusal = format_recipient_counts(d.record.recipients,
+									    settings.recipient_limit, now);
+			}
+			record = std::move(d.record);
+		}
+		if (write && store_.compare_and_swap(key, encode(*record), stored ? stored->cas : 0,
+						     static_cast<std::time_t>(expires)) == CasResult::conflict) {
 			backoff_(retry.attempt());
 			continue;
 		}
-		result.allowed = d.allowed;
-		for (Event &e : d.events)
-			result.events.push_back(std::move(e));
+		result.accepted = accepted;
+		result.allowed = accepted == count;
+		std::move(events.begin(), events.end(), std::back_inserter(result.events));
 		// A dry run refuses nothing, so there is no incident to mail about (the log has it).
-		if (d.crossed && !d.allowed && !settings.notify.empty()) {
+		if (crossed != nullptr && !settings.notify.empty()) {
 			// One notification per account and window across the cluster: the first node
 			// to add the marker sends it; the marker expires with the window. The history
 			// comes from the read above: the same item.
 			const std::string marker = account_key(key_prefix_, KeyKind::notified, user);
-			if (store_.add(marker, "r", static_cast<std::time_t>(now + d.crossed->window))) {
-				result.notification = recipient_notification(
-					user, d.crossed->to_string(), d.count,
-					format_recipient_counts(d.record.recipients, settings.recipient_limit, now),
-					current ? &*current : nullptr);
+			if (store_.add(marker, "r", static_cast<std::time_t>(now + crossed->window))) {
+				result.notification = recipient_notification(user, crossed->to_string(), crossed_count,
+									     counts_at_refusal,
+									     current ? &*current : nullptr);
 			}
 		}
 		return result;

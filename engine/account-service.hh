@@ -27,7 +27,9 @@ struct LoginResult {
 };
 
 struct RcptResult {
-	bool allowed = true;
+	bool allowed = true;     // every recipient of the call was accepted
+	unsigned accepted = 1;   // how many were: always the first ones (a refused one is not
+				 // counted, so every later one in the same window is refused too)
 	bool locked = false; // refused because the account is locked (check_lock)
 	std::vector<Event> events;
 	// The first refusal in a window, cluster-wide, with notify set.
@@ -64,11 +66,13 @@ public:
 
 	// Budget: one read and one compare-and-swap of the account's one item; a refused
 	// recipient costs one read (plus, the first time in a window, the notification marker).
-	// check_lock (the first RCPT of a transaction): refuse if the account got locked after
+	// check_lock (the submission glue: every RCPT): refuse if the account got locked after
 	// this session logged in — free, the same read holds the lock. A missing record costs
 	// one more read when there is a lock replica to consult (two or more servers).
+	// `count` recipients of one session are decided in order with that one read and write
+	// (pipelined RCPTs): the same verdicts as `count` calls, for the round trips of one.
 	RcptResult rcpt(const Settings &settings, std::string_view user, std::uint32_t now,
-			bool check_lock = false);
+			bool check_lock = false, unsigned count = 1);
 
 	AccountStatus status(const Settings &settings, std::string_view user, std::uint32_t now);
 	std::vector<Event> lock(std::string_view user, std::string_view reason, std::uint32_t now);

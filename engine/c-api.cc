@@ -467,7 +467,12 @@ void ag_login_start(struct ag_engine *engine, const struct ag_login *login, ag_e
 int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdict *verdict_r,
 	    ag_event_fn *on_event, void *event_context)
 {
-	*verdict_r = AG_VERDICT_ALLOW;
+	const unsigned count = rcpt->count > 0 ? rcpt->count : 1;
+	auto set_all = [&](enum ag_verdict verdict) {
+		for (unsigned i = 0; i < count; i++)
+			verdict_r[i] = verdict;
+	};
+	set_all(AG_VERDICT_ALLOW);
 	const std::string_view user = rcpt->user != nullptr ? rcpt->user : "";
 	try {
 		std::optional<Settings> storage;
@@ -475,20 +480,23 @@ int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdic
 							      rcpt->user_getenv_context, storage, on_event,
 							      event_context);
 		if (settings == nullptr) {
-			*verdict_r = failure_verdict(engine->settings);
+			set_all(failure_verdict(engine->settings));
 			return AG_ERR_CONFIG;
 		}
 		try {
 			RcptResult r = engine->service.rcpt(*settings, user, static_cast<std::uint32_t>(rcpt->now),
-							    rcpt->check_lock != 0);
+							    rcpt->check_lock != 0, count);
 			report_backend_recovered(engine, on_event, event_context);
 			emit_all(r.events, on_event, event_context);
 			notify(*settings, r.notification, rcpt->on_notify, rcpt->notify_context);
-			*verdict_r = r.locked ? AG_VERDICT_LOCKED : r.allowed ? AG_VERDICT_ALLOW : AG_VERDICT_REFUSE;
+			for (unsigned i = 0; i < count; i++) {
+				verdict_r[i] = r.locked ? AG_VERDICT_LOCKED
+					       : i < r.accepted ? AG_VERDICT_ALLOW : AG_VERDICT_REFUSE;
+			}
 			return AG_OK;
 		} catch (const StoreError &e) {
-			*verdict_r = report_backend_failure(engine, *settings, user, e.what(), "recipient",
-							    on_event, event_context);
+			set_all(report_backend_failure(engine, *settings, user, e.what(), "recipient",
+						       on_event, event_context));
 			return AG_ERR_BACKEND;
 		}
 	} catch (const std::exception &e) {
@@ -496,7 +504,7 @@ int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdic
 	} catch (...) {
 		report_internal_error(user, "unknown exception", on_event, event_context);
 	}
-	*verdict_r = failure_verdict(engine->settings);
+	set_all(failure_verdict(engine->settings));
 	return AG_ERR_INTERNAL;
 }
 

@@ -5,7 +5,9 @@
    It decides nothing itself. */
 
 #include "lib.h"
+#include "array.h"
 #include "ioloop.h"
+#include "smtp-server.h"
 #include "module-context.h"
 #include "mail-user.h"
 #include "submission-common.h"
@@ -44,11 +46,20 @@ struct submission_guard_client {
 	struct ag_engine *engine;
 	/* The engine could not be created: its RCPTs get 4.3.5. */
 	bool config_failed;
-	/* A transaction started and its first RCPT has not been checked yet:
-	   that one also asks whether the account was locked after this
-	   session logged in (a thief's long session must not outlive the
-	   lock). */
-	bool check_lock;
+	/* RCPTs waiting for their verdict: a client that pipelines RCPTs gets
+	   them all decided with one memcached read and write, on the next turn
+	   of the ioloop after the commands were read (to_decide). */
+	ARRAY(struct submission_guard_rcpt *) waiting;
+	struct timeout *to_decide;
+};
+
+/* One RCPT waiting for its verdict (allocated from its command's pool). */
+struct submission_guard_rcpt {
+	struct client *client;
+	struct smtp_server_cmd_ctx *cmd;
+	struct submission_recipient *srcpt;
+	enum ag_verdict verdict;
+	bool decided;
 };
 
 SUBMISSION_GUARD_EXPORT void account_guard_plugin_init(struct module *module);
@@ -140,73 +151,40 @@ submission_guard_engine(struct client *client,
 	return NULL;
 }
 
-static int
-submission_guard_cmd_rcpt(struct client *client,
-			  struct smtp_server_cmd_ctx *cmd,
-			  struct submission_recipient *srcpt)
+/* Replies to one RCPT as the engine decided. */
+static void
+submission_guard_reply(struct submission_guard_client *gclient,
+		       struct submission_guard_rcpt *grcpt,
+		       struct ag_engine *engine, enum ag_verdict verdict)
 {
-	struct submission_guard_client *gclient =
-		SUBMISSION_GUARD_CONTEXT(client);
-	struct guard_notify_context notify_ctx;
-	struct ag_engine *engine;
-	enum ag_verdict verdict;
-	struct ag_rcpt rcpt;
-
-	/* Anonymous sessions own no account to count; the default handler
-	   refuses their recipients anyway. */
-	if (client->user->anonymous)
-		return gclient->module_ctx.super.cmd_rcpt(client, cmd, srcpt);
-
-	if ((engine = submission_guard_engine(client, gclient)) == NULL) {
-		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.3.5",
-					    SUBMISSION_GUARD_CONFIG_TEXT);
-		return -1;
-	}
-
-	i_zero(&notify_ctx);
-	notify_ctx.event = client->user->event;
-	notify_ctx.log_prefix = TRUE;
-	notify_ctx.hostname = client->set->hostname;
-
-	i_zero(&rcpt);
-	rcpt.user = client->user->username;
-	rcpt.now = ioloop_time;
-	/* No user_getenv: the engine was built from this user's settings,
-	   overrides included. */
-	rcpt.on_notify = guard_notify;
-	rcpt.notify_context = &notify_ctx;
-	rcpt.check_lock = gclient->check_lock ? 1 : 0;
-
-	/* Counted here, before the relay sees the RCPT: the engine checks and
-	   counts in one step, and only a check made before relaying can still
-	   refuse. A recipient the relay then rejects stays counted - for a
-	   thief's address list as much as for a typo. The engine reports every
-	   outcome through events and sets the verdict by mode and fail_mode in
-	   every case, so its return value adds nothing here. */
-	if (ag_rcpt(engine, &rcpt, &verdict, submission_guard_on_event,
-		    client) == AG_OK)
-		gclient->check_lock = FALSE;
+	struct client *client = grcpt->client;
+	struct smtp_server_cmd_ctx *cmd = grcpt->cmd;
+	struct submission_recipient *srcpt = grcpt->srcpt;
+	int ret;
 
 	switch (verdict) {
 	case AG_VERDICT_ALLOW:
-		return gclient->module_ctx.super.cmd_rcpt(client, cmd, srcpt);
+		/* On to the relay, as if we had not been here; it answers
+		   later (0), or has answered (-1), or leaves the 250 to us. */
+		ret = gclient->module_ctx.super.cmd_rcpt(client, cmd, srcpt);
+		if (ret > 0 && !smtp_server_command_is_replied(cmd->cmd))
+			smtp_server_cmd_rcpt_reply_success(cmd);
+		return;
 	case AG_VERDICT_REFUSE:
 		/* Not counted; the transaction's other recipients go on. */
 		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1",
 					    SUBMISSION_GUARD_REFUSED_TEXT);
-		return -1;
+		return;
 	case AG_VERDICT_TEMPFAIL:
 		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1",
 					    SUBMISSION_GUARD_TEMPFAIL_TEXT);
-		return -1;
+		return;
 	case AG_VERDICT_LOCKED:
 		/* Temporary: a legitimate client keeps the message and sends it
-		   once the account is unlocked; the thief gets nowhere. The
-		   next RCPT of this transaction asks again. */
-		gclient->check_lock = TRUE;
+		   once the account is unlocked; the thief gets nowhere. */
 		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1", "%s",
 					    ag_engine_lock_message(engine));
-		return -1;
+		return;
 	}
 	/* A verdict this glue does not know (newer engine): not a reason to
 	   let the recipient through. */
@@ -214,18 +192,131 @@ submission_guard_cmd_rcpt(struct client *client,
 		(int)verdict);
 	smtp_server_recipient_reply(srcpt->rcpt, 451, "4.7.1",
 				    SUBMISSION_GUARD_TEMPFAIL_TEXT);
-	return -1;
+}
+
+/* Decides every waiting RCPT with one engine call, then replies in order. */
+static void submission_guard_decide(struct submission_guard_client *gclient)
+{
+	struct submission_guard_rcpt *const *waiting, *grcpt;
+	struct guard_notify_context notify_ctx;
+	struct ag_engine *engine = gclient->engine;
+	struct client *client;
+	enum ag_verdict *verdicts;
+	struct ag_rcpt rcpt;
+	unsigned int i, count;
+
+	timeout_remove(&gclient->to_decide);
+	waiting = array_get(&gclient->waiting, &count);
+	if (count == 0)
+		return;
+	client = waiting[0]->client;
+
+	T_BEGIN {
+		i_zero(&notify_ctx);
+		notify_ctx.event = client->user->event;
+		notify_ctx.log_prefix = TRUE;
+		notify_ctx.hostname = client->set->hostname;
+
+		i_zero(&rcpt);
+		rcpt.user = client->user->username;
+		rcpt.now = ioloop_time;
+		/* No user_getenv: the engine was built from this user's
+		   settings, overrides included. */
+		rcpt.on_notify = guard_notify;
+		rcpt.notify_context = &notify_ctx;
+		/* Free (the lock is in the item the count reads anyway), so
+		   every RCPT asks: a session that logged in before its account
+		   was locked - a thief's long session - sends nothing more. */
+		rcpt.check_lock = 1;
+		rcpt.count = count;
+		verdicts = t_new(enum ag_verdict, count);
+
+		/* Counted here, before the relay sees the RCPTs: the engine
+		   checks and counts in one step, and only a check made before
+		   relaying can still refuse. A recipient the relay then rejects
+		   stays counted - for a thief's address list as much as for a
+		   typo. The engine reports every outcome through events and
+		   sets the verdicts by mode and fail_mode in every case, so its
+		   return value adds nothing here. */
+		(void)ag_rcpt(engine, &rcpt, verdicts,
+			      submission_guard_on_event, client);
+		for (i = 0; i < count; i++) {
+			waiting[i]->verdict = verdicts[i];
+			waiting[i]->decided = TRUE;
+		}
+	} T_END;
+
+	/* One at a time off the front: a reply may end the session and
+	   destroy the commands behind it, whose hook then takes them out of
+	   the array before we get to them. */
+	while (array_count(&gclient->waiting) > 0) {
+		grcpt = array_idx_elem(&gclient->waiting, 0);
+		if (!grcpt->decided)
+			break;
+		array_delete(&gclient->waiting, 0, 1);
+		submission_guard_reply(gclient, grcpt, engine, grcpt->verdict);
+	}
+	/* RCPTs read while replying wait for the next turn. */
+	if (array_count(&gclient->waiting) > 0 && gclient->to_decide == NULL) {
+		gclient->to_decide = timeout_add_short(
+			0, submission_guard_decide, gclient);
+	}
 }
 
 static void
-submission_guard_trans_start(struct client *client,
-			     struct smtp_server_transaction *trans)
+submission_guard_rcpt_destroyed(struct smtp_server_cmd_ctx *cmd ATTR_UNUSED,
+				struct submission_guard_rcpt *grcpt)
+{
+	struct submission_guard_client *gclient =
+		SUBMISSION_GUARD_CONTEXT(grcpt->client);
+	struct submission_guard_rcpt *const *waiting;
+	unsigned int i, count;
+
+	/* The client went away before the verdict: nothing to reply to. */
+	waiting = array_get(&gclient->waiting, &count);
+	for (i = 0; i < count; i++) {
+		if (waiting[i] == grcpt) {
+			array_delete(&gclient->waiting, i, 1);
+			break;
+		}
+	}
+}
+
+static int
+submission_guard_cmd_rcpt(struct client *client,
+			  struct smtp_server_cmd_ctx *cmd,
+			  struct submission_recipient *srcpt)
 {
 	struct submission_guard_client *gclient =
 		SUBMISSION_GUARD_CONTEXT(client);
+	struct submission_guard_rcpt *grcpt;
 
-	gclient->check_lock = TRUE;
-	gclient->module_ctx.super.trans_start(client, trans);
+	/* Anonymous sessions own no account to count; the default handler
+	   refuses their recipients anyway. */
+	if (client->user->anonymous)
+		return gclient->module_ctx.super.cmd_rcpt(client, cmd, srcpt);
+
+	if (submission_guard_engine(client, gclient) == NULL) {
+		smtp_server_recipient_reply(srcpt->rcpt, 451, "4.3.5",
+					    SUBMISSION_GUARD_CONFIG_TEXT);
+		return -1;
+	}
+
+	/* Decided on the next turn of the ioloop, together with whatever
+	   RCPTs the client pipelined after this one (Dovecot reads up to
+	   five commands ahead): one memcached round trip pair for all. */
+	grcpt = p_new(cmd->pool, struct submission_guard_rcpt, 1);
+	grcpt->client = client;
+	grcpt->cmd = cmd;
+	grcpt->srcpt = srcpt;
+	smtp_server_command_add_hook(cmd->cmd, SMTP_SERVER_COMMAND_HOOK_DESTROY,
+				     submission_guard_rcpt_destroyed, grcpt);
+	array_push_back(&gclient->waiting, &grcpt);
+	if (gclient->to_decide == NULL) {
+		gclient->to_decide = timeout_add_short(
+			0, submission_guard_decide, gclient);
+	}
+	return 0;
 }
 
 static void submission_guard_client_destroy(struct client *client)
@@ -233,6 +324,9 @@ static void submission_guard_client_destroy(struct client *client)
 	struct submission_guard_client *gclient =
 		SUBMISSION_GUARD_CONTEXT(client);
 
+	/* Waiting RCPTs were destroyed with their commands by now. */
+	timeout_remove(&gclient->to_decide);
+	array_free(&gclient->waiting);
 	ag_engine_free(&gclient->engine);
 	gclient->module_ctx.super.destroy(client);
 }
@@ -243,9 +337,9 @@ static void submission_guard_client_created(struct client **clientp)
 	struct submission_guard_client *gclient;
 
 	gclient = p_new(client->pool, struct submission_guard_client, 1);
+	i_array_init(&gclient->waiting, 8);
 	gclient->module_ctx.super = client->v;
 	client->v.cmd_rcpt = submission_guard_cmd_rcpt;
-	client->v.trans_start = submission_guard_trans_start;
 	client->v.destroy = submission_guard_client_destroy;
 	MODULE_CONTEXT_SET(client, submission_guard_client_module, gclient);
 

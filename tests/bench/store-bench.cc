@@ -347,8 +347,9 @@ ag_verdict rcpt(Engine &e, const std::string &user, time_t now, bool first_of_tr
 	struct ag_rcpt in{};
 	in.user = user.c_str();
 	in.now = now;
-	// What the submission plugin sets on the first RCPT of each transaction: also refuse if
-	// the account was locked after the session logged in.
+	// What the submission plugin sets (on every RCPT; these rows keep the name of the case
+	// that matters, the first RCPT of a transaction): also refuse if the account was locked
+	// after the session logged in.
 	in.check_lock = first_of_transaction ? 1 : 0;
 	in.on_notify = ignore_notification;
 	ag_verdict verdict;
@@ -489,8 +490,8 @@ int roundtrips(const Args &args)
 	// an item that hides a lock lost with its server.
 	measure("rcpt: first recipient of an account without a record", "gets (miss) + add (+ replica gets)",
 		[&](long long i) { return rcpt(e, user_name("rl", i), t0 + 260); });
-	// The first RCPT of a transaction (every RCPT of a one-recipient message) also checks
-	// whether the account was locked since this session logged in: the same read.
+	// Every RCPT (here: the first of a transaction, every RCPT of a one-recipient message)
+	// also checks whether the account was locked since this session logged in: the same read.
 	measure("rcpt: accepted, first of its transaction (lock check)", "gets + cas",
 		[&](long long i) { return rcpt(e, user_name("rl", i), t0 + 270, true); });
 	measure("rcpt: first of its transaction, account locked since the login", "gets",

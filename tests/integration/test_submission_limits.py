@@ -246,3 +246,24 @@ def test_plugin_is_loaded_only_by_submission(make_dovecot):
     assert ok, text
     assert codes(send(d, "alice", ALICE, h.recipients(2))[0]) == [250, 451]
     assert "Error" not in d.log(), d.log_tail()
+
+
+# ---- pipelined recipients ----------------------------------------------------------------------
+
+def test_pipelined_recipients_are_decided_in_order_and_counted_exactly(make_dovecot):
+    """A client that pipelines its RCPTs (RFC 2920) gets them decided together - one memcached
+    read and write for what Dovecot reads at once - with the same verdicts, in the same order,
+    as one at a time."""
+    d = h.start_submission(make_dovecot, {"account_guard_recipient_limit": "3/1h"})
+    rcpts = h.recipients(5)
+    with session(d, "alice", ALICE) as c:
+        c.mail_from("alice@example.com")
+        c.sock.sendall("".join(f"RCPT TO:<{r}>\r\n" for r in rcpts).encode())
+        replies = [c.reply() for _ in rcpts]
+        assert codes(replies) == [250, 250, 250, 451, 451], replies
+        assert replies[3] == [refused_line(rcpts[3])]
+        data = c.data(h.message("alice@example.com", rcpts[:3]))
+        assert h.SmtpClient.code(data) == 250, data
+    msgs = h.relayed(d, 1)
+    assert h.relayed_rcpts(msgs[0]) == rcpts[:3]
+    assert status(d, "alice")["recipients"] == "3/1h"

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace account_guard;
 
 namespace {
@@ -162,6 +164,36 @@ TEST_CASE("account-service: recipients are counted cluster-wide and refused over
 	CHECK(f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now)).recipients == "5/1h");
 	f.service.unlock(f.s, "alice", true, static_cast<std::uint32_t>(f.now));
 	CHECK(f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now)).allowed);
+}
+
+TEST_CASE("account-service: pipelined recipients are decided in order with one read and one write")
+{
+	Fixture f;
+	f.s.recipient_limit = parse_limit_list("account_guard_recipient_limit", "5/1h");
+	f.s.notify = "postmaster@example.com";
+	const auto now = static_cast<std::uint32_t>(f.now);
+	REQUIRE(f.service.rcpt(f.s, "alice", now, false, 3).accepted == 3);
+
+	const std::size_t before = f.store.operations();
+	RcptResult r = f.service.rcpt(f.s, "alice", now, false, 4);
+	// The store: gets + cas of the account item, and the incident's marker (add).
+	CHECK(f.store.operations() - before == 3);
+	CHECK(r.accepted == 2);
+	CHECK_FALSE(r.allowed);
+	CHECK(std::count_if(r.events.begin(), r.events.end(), [](const Event &e) {
+		      return std::string(e.name) == "account_guard_rcpt_refused";
+	      }) == 2);
+	REQUIRE(r.notification);
+	CHECK(r.notification->body.find("5/1h (5 recipients already)") != std::string::npos);
+	CHECK(f.service.status(f.s, "alice", now).recipients == "5/1h");
+
+	// Over the limit now: a whole batch is refused with one read (and the marker's add,
+	// which finds the incident already mailed), and mails nobody again.
+	const std::size_t refused_before = f.store.operations();
+	r = f.service.rcpt(f.s, "alice", now, false, 3);
+	CHECK(r.accepted == 0);
+	CHECK_FALSE(r.notification);
+	CHECK(f.store.operations() - refused_before == 2);
 }
 
 TEST_CASE("account-service: a refused RCPT costs one read, an accepted one read and one write")

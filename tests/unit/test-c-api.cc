@@ -246,6 +246,35 @@ int rcpt(Harness &h, const char *user, enum ag_verdict *verdict, Mailbox *box = 
 
 } // namespace
 
+TEST_CASE("c-api: pipelined recipients get one verdict each, in order, from one call")
+{
+	Harness h(Values{{"account_guard_recipient_limit", "3/1h"},
+			 {"account_guard_notify", "abuse@example.net"}});
+	Mailbox box;
+	struct ag_rcpt in{};
+	in.user = "alice";
+	in.now = h.now;
+	in.on_notify = collect_mail;
+	in.notify_context = &box;
+	in.count = 5;
+	enum ag_verdict verdicts[5];
+	REQUIRE(ag_rcpt(h.engine.get(), &in, verdicts, collect, &h.events) == AG_OK);
+	CHECK(verdicts[0] == AG_VERDICT_ALLOW);
+	CHECK(verdicts[1] == AG_VERDICT_ALLOW);
+	CHECK(verdicts[2] == AG_VERDICT_ALLOW);
+	CHECK(verdicts[3] == AG_VERDICT_REFUSE);
+	CHECK(verdicts[4] == AG_VERDICT_REFUSE);
+	CHECK(box.subjects.size() == 1);
+
+	// Failing memcached: every verdict follows fail_mode (open: allowed).
+	h.store->set_unavailable(true);
+	in.count = 2;
+	verdicts[0] = verdicts[1] = AG_VERDICT_REFUSE;
+	CHECK(ag_rcpt(h.engine.get(), &in, verdicts, collect, &h.events) == AG_ERR_BACKEND);
+	CHECK(verdicts[0] == AG_VERDICT_ALLOW);
+	CHECK(verdicts[1] == AG_VERDICT_ALLOW);
+}
+
 TEST_CASE("c-api: recipients over the limit are refused, with one notification")
 {
 	Harness h(Values{{"account_guard_recipient_limit", "3/1h"},
