@@ -246,9 +246,10 @@ static void submission_guard_decide(struct submission_guard_client *gclient)
 		}
 	} T_END;
 
-	/* One at a time off the front: a reply may end the session and
-	   destroy the commands behind it, whose hook then takes them out of
-	   the array before we get to them. */
+	/* One at a time off the front, each taken out before its reply: the
+	   array holds only RCPTs still waiting, whatever a reply sets off (a
+	   command destroyed meanwhile takes itself out through its destroy
+	   hook). */
 	while (array_count(&gclient->waiting) > 0) {
 		grcpt = array_idx_elem(&gclient->waiting, 0);
 		if (!grcpt->decided)
