@@ -1,6 +1,7 @@
 """A submission session that logged in before its account was locked (a thief's long-lived
-session) gets no further recipients: the first RCPT of each transaction asks whether the
-account is locked, and is refused with 451 4.7.1 and the lock message."""
+session) gets no further recipients: every RCPT asks whether the account is locked (free: the
+lock is in the item the recipient count reads), and is refused with 451 4.7.1 and the lock
+message."""
 
 import submission_helpers as h
 from conftest import PASSWORDS
@@ -37,3 +38,13 @@ def test_open_session_gets_no_recipients_once_the_account_is_locked(make_dovecot
     with session(d, "alice", ALICE) as c:
         c.mail_from("alice@example.com")
         assert c.rcpt("friend@example.net")[-1].startswith("250")
+
+
+def test_a_lock_stops_the_transaction_under_way(make_dovecot):
+    d = h.start_submission(make_dovecot, {"account_guard_ip_limit": "3/1h"})
+    with session(d, "alice", ALICE) as c:
+        c.mail_from("alice@example.com")
+        assert c.rcpt("first@example.net")[-1].startswith("250")
+        lock_alice(d)
+        # The same transaction: its next recipient is refused already.
+        assert c.rcpt("spam1@example.net") == [f"451 4.7.1 <spam1@example.net> {MSG}"]
