@@ -187,42 +187,32 @@ struct Fixture {
 	{
 		return loop.run_until([&] { return w.answers > 0; }, limit);
 	}
-	// Each operation to its answer.
-	Waiter gets(const std::string &key)
+	// Each operation to its answer: never given inside the call, then given and successful.
+	template <typename Call>
+	Waiter answered(Call &&call)
 	{
 		Waiter w;
-		gets(key, w);
+		call(w);
 		CHECK(w.answers == 0);
 		REQUIRE(wait(w));
 		CHECK(w.ok());
 		return w;
+	}
+	Waiter gets(const std::string &key)
+	{
+		return answered([&](Waiter &w) { gets(key, w); });
 	}
 	Waiter set(const std::string &key, const std::string &value)
 	{
-		Waiter w;
-		set(key, value, w);
-		CHECK(w.answers == 0);
-		REQUIRE(wait(w));
-		CHECK(w.ok());
-		return w;
+		return answered([&](Waiter &w) { set(key, value, w); });
 	}
 	Waiter cas(const std::string &key, const std::string &value, std::uint64_t c)
 	{
-		Waiter w;
-		cas(key, value, c, w);
-		CHECK(w.answers == 0);
-		REQUIRE(wait(w));
-		CHECK(w.ok());
-		return w;
+		return answered([&](Waiter &w) { cas(key, value, c, w); });
 	}
 	Waiter remove(const std::string &key)
 	{
-		Waiter w;
-		remove(key, w);
-		CHECK(w.answers == 0);
-		REQUIRE(wait(w));
-		CHECK(w.ok());
-		return w;
+		return answered([&](Waiter &w) { remove(key, w); });
 	}
 };
 
