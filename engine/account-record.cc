@@ -217,8 +217,11 @@ void encode_network(std::string &out, const Network &n)
 template <typename Entry>
 void move_to_front_sorted(std::vector<Entry> &entries)
 {
-	std::stable_sort(entries.begin(), entries.end(),
-			 [](const Entry &a, const Entry &b) { return a.last_seen > b.last_seen; });
+	// Our own writers keep the lists sorted; checking first spares stable_sort's buffer.
+	const auto later_first = [](const Entry &a, const Entry &b) { return a.last_seen > b.last_seen; };
+	if (std::is_sorted(entries.begin(), entries.end(), later_first))
+		return;
+	std::stable_sort(entries.begin(), entries.end(), later_first);
 }
 
 template <typename Entry>

@@ -11,22 +11,25 @@ std::string account_key(std::string_view prefix, KeyKind kind, std::string_view 
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	Sha256Digest digest = sha256(user);
 
-	std::string key;
-	key.reserve(prefix.size() + 2 + 22);
-	key.append(prefix);
-	key.push_back(static_cast<char>(kind));
-	key.push_back(':');
+	char text[22];
+	std::size_t len = 0;
 	unsigned int bits = 0, acc = 0;
 	for (int i = 0; i < 16; i++) {
 		acc = (acc << 8) | digest[i];
 		bits += 8;
 		while (bits >= 6) {
 			bits -= 6;
-			key.push_back(alphabet[(acc >> bits) & 63]);
+			text[len++] = alphabet[(acc >> bits) & 63];
 		}
 	}
-	if (bits > 0)
-		key.push_back(alphabet[(acc << (6 - bits)) & 63]);
+	text[len++] = alphabet[(acc << (6 - bits)) & 63]; // 128 = 21 * 6 + 2: 2 bits remain
+
+	std::string key;
+	key.reserve(prefix.size() + 2 + sizeof(text));
+	key.append(prefix);
+	key.push_back(static_cast<char>(kind));
+	key.push_back(':');
+	key.append(text, len);
 	return key;
 }
 

@@ -1,7 +1,11 @@
 #pragma once
-// SHA-256 through OpenSSL's EVP interface with the algorithm fetched once per thread:
-// OpenSSL 3's one-shot SHA256() looks the algorithm up (under a global lock) on every call,
-// which showed up as the largest single cost of a login in the engine benchmark.
+// SHA-256 of short inputs (an account key per login, a password fingerprint per login).
+//
+// OpenSSL's EVP interface costs more than the hash here: OpenSSL 3.0 allocates and frees a
+// provider context on every EVP_DigestInit_ex, and its one-shot SHA256() also fetches the
+// algorithm (under a global lock) on every call. The low-level SHA256_Init/Update/Final keep the
+// state on the stack and still use the CPU's SHA instructions, so they are used here although
+// OpenSSL 3 marks them deprecated (they remain in every Debian 12 libcrypto3 build).
 
 #include <array>
 #include <cstdint>

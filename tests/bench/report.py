@@ -260,6 +260,9 @@ def render(R):
     if "engine" in R:
         w("## 1 and 6: the engine alone (`engine-bench`, one core, in-memory store, GeoIP on)")
         w("")
+        w("Each figure is the fastest of five rounds of the same iterations (another tenant of a shared "
+          "machine can only slow a round down); the median round follows it.")
+        w("")
         w("```")
         w(R["engine"]["text"])
         w("```")
