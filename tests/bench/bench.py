@@ -198,6 +198,16 @@ def lua_passdb(path, blocking):
             "}\n")
 
 
+# Dovecot's own static passdb after the real one: built in, answers at once, no I/O. The floor for
+# any second passdb in the chain: what Dovecot's passdb step costs by itself.
+STATIC_PASSDB = ("passdb {\n"
+                 "  driver = static\n"
+                 "  args = nopassword=y\n"
+                 "  skip = unauthenticated\n"
+                 "  mechanisms = plain login\n"
+                 "}\n")
+
+
 # ---------------------------------------------------------------------------------------------
 # Running the programs
 # ---------------------------------------------------------------------------------------------
@@ -560,7 +570,9 @@ class Bench:
             f.write(LUA_SCRIPT)
         os.chmod(lua_path, 0o644)
 
-        configs = [("dovecot", "passwd-file only (Dovecot alone)", dict(guard=False))]
+        configs = [("dovecot", "passwd-file only (Dovecot alone)", dict(guard=False)),
+                   ("static", "+ a passdb that does nothing, built into Dovecot (static, answers at once)",
+                    dict(guard=False, extra_conf=STATIC_PASSDB))]
         if os.path.exists(LUA_MODULE):
             configs += [
                 ("lua-async", "+ a passdb that does nothing, in the auth process (lua, blocking=no)",
