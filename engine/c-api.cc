@@ -143,7 +143,8 @@ void notify(const Settings &settings, const std::optional<Notification> &n, ag_n
 	on_notify(&out, context);
 }
 
-// The LoginInput of one login: client IP parsed, GeoIP looked up, the settings for this user.
+// The LoginInput of one login: client IP parsed, GeoIP looked up, the settings for this user
+// (user and service only when the service needs no state).
 // Returns nullptr when a per-user override is invalid (reported). input's strings point into
 // *login's.
 const Settings *prepare_login(ag_engine *engine, const struct ag_login *login, std::optional<Settings> &storage,
@@ -157,6 +158,10 @@ const Settings *prepare_login(ag_engine *engine, const struct ag_login *login, s
 		return nullptr;
 	input.user = user;
 	input.service = login->service != nullptr ? login->service : "";
+	// A service neither recorded nor locked is allowed without state (the callers ask
+	// login_needs_state() next): no GeoIP lookup for it.
+	if (!login_needs_state(*settings, input.service))
+		return settings;
 	if (login->remote_ip != nullptr)
 		input.ip = parse_ip(login->remote_ip);
 	if (engine->geo && input.ip) {

@@ -3,6 +3,7 @@
 
 #include "engine-handle.hh"
 #include "memory-store.hh"
+#include "geo-lookup.hh"
 #include "setting-values.hh"
 
 #include <catch2/catch.hpp>
@@ -373,4 +374,51 @@ TEST_CASE("c-api: unlock keeps the recipient counts; -R resets them; the mail sh
 	CHECK(fields["recipients"] == "0/1h");
 	rcpt(h, "alice", &verdict, &box);
 	CHECK(verdict == AG_VERDICT_ALLOW);
+}
+
+namespace {
+
+// Counts what the engine asks of GeoIP; knows every address as Germany.
+struct CountingGeo : GeoLookup {
+	int lookups = 0;
+	GeoInfo lookup(const IpAddress &, bool, bool) override
+	{
+		lookups++;
+		return GeoInfo{parse_country("DE"), std::nullopt};
+	}
+	std::vector<Event> refresh(std::time_t) override { return {}; }
+};
+
+} // namespace
+
+TEST_CASE("c-api: a service neither recorded nor locked costs no GeoIP lookup and no store operation")
+{
+	Values settings{{"account_guard_record_services", "imap smtp"},
+			{"account_guard_lock_services", "smtp"},
+			{"account_guard_country_limit", "3/24h"}};
+	auto mem = std::make_unique<MemoryStore>([] { return std::time_t(1790000000); });
+	MemoryStore *store = mem.get();
+	auto geo = std::make_unique<CountingGeo>();
+	CountingGeo *counting = geo.get();
+	auto engine = make_engine([&](const char *name) { return lookup(name, &settings); }, std::move(mem),
+				  std::move(geo));
+	auto login = [&](const char *service) {
+		struct ag_login in{};
+		in.user = "alice@example.com";
+		in.service = service;
+		in.remote_ip = "192.0.2.10";
+		in.now = 1790000000;
+		enum ag_verdict verdict = AG_VERDICT_TEMPFAIL;
+		char message[64];
+		CHECK(ag_login(engine.get(), &in, &verdict, message, sizeof(message), nullptr, nullptr) == AG_OK);
+		return verdict;
+	};
+
+	CHECK(login("pop3") == AG_VERDICT_ALLOW);
+	CHECK(counting->lookups == 0);
+	CHECK(store->operations() == 0);
+
+	CHECK(login("imap") == AG_VERDICT_ALLOW);
+	CHECK(counting->lookups == 1);
+	CHECK(store->operations() > 0);
 }
