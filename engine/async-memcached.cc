@@ -395,12 +395,7 @@ void AsyncMemcached::read_from(Connection &c)
 			continue;
 		if (error == EAGAIN || error == EWOULDBLOCK)
 			return;
-		if (error == ECONNRESET || error == EPIPE || error == ECONNABORTED)
-			lost(c, errno_text(error));
-		else
-			fail_connection(c, "server " + server_text(servers_[c.index]) +
-						   ": cannot read: " + errno_text(error),
-					false);
+		io_failed(c, "read", error);
 		return;
 	}
 }
@@ -525,12 +520,7 @@ void AsyncMemcached::flush(Connection &c)
 			continue;
 		if (error == EAGAIN || error == EWOULDBLOCK)
 			break;
-		if (error == EPIPE || error == ECONNRESET || error == ECONNABORTED)
-			lost(c, errno_text(error));
-		else
-			fail_connection(c, "server " + server_text(servers_[c.index]) +
-						   ": cannot write: " + errno_text(error),
-					false);
+		io_failed(c, "write", error);
 		return;
 	}
 	if (c.out_sent == c.out.size()) {
@@ -544,6 +534,18 @@ void AsyncMemcached::flush(Connection &c)
 		}
 		want(c, io_read | io_write);
 	}
+}
+
+// A recv or send that failed for good: a reset or a broken pipe is the server gone (its
+// requests are resent once, see lost()); anything else fails the connection's requests.
+void AsyncMemcached::io_failed(Connection &c, const char *doing, int error)
+{
+	if (error == ECONNRESET || error == EPIPE || error == ECONNABORTED)
+		lost(c, errno_text(error));
+	else
+		fail_connection(c, "server " + server_text(servers_[c.index]) + ": cannot " + doing + ": " +
+					   errno_text(error),
+				false);
 }
 
 // The server closed a connection that was open: memcached restarted (or something on the way

@@ -171,6 +171,7 @@ private:
 		    std::uint64_t cas, const Connection &c);
 	void flush(Connection &c);
 	void lost(Connection &c, std::string_view detail);
+	void io_failed(Connection &c, const char *doing, int error);
 	void fail_connection(Connection &c, const std::string &detail, bool suspend);
 	void close_fd(Connection &c);     // the socket only
 	void close_socket(Connection &c); // and the buffers
