@@ -30,6 +30,7 @@ bool MemoryStore::same_server(std::string_view a, std::string_view b)
 
 void MemoryStore::wipe_server(unsigned int server)
 {
+	last_ = nullptr;
 	for (auto it = items_.begin(); it != items_.end();) {
 		if (server_of(it->first) == server)
 			it = items_.erase(it);
@@ -46,14 +47,18 @@ const std::string &MemoryStore::key_buffer(std::string_view key)
 
 MemoryStore::Item *MemoryStore::find_live(std::string_view key)
 {
-	auto it = items_.find(key_buffer(key));
-	if (it == items_.end())
-		return nullptr;
-	if (it->second.expires != 0 && it->second.expires <= clock_()) {
-		items_.erase(it);
+	if (last_ == nullptr || last_->first != key) {
+		auto it = items_.find(key_buffer(key));
+		if (it == items_.end())
+			return nullptr;
+		last_ = &*it;
+	}
+	if (last_->second.expires != 0 && last_->second.expires <= clock_()) {
+		items_.erase(last_->first);
+		last_ = nullptr;
 		return nullptr;
 	}
-	return &it->second;
+	return &last_->second;
 }
 
 std::optional<Versioned> MemoryStore::gets(std::string_view key)
@@ -109,6 +114,7 @@ bool MemoryStore::add(std::string_view key, std::string_view value, std::time_t 
 void MemoryStore::remove(std::string_view key)
 {
 	check_available(key);
+	last_ = nullptr;
 	items_.erase(key_buffer(key));
 }
 

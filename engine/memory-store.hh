@@ -16,7 +16,7 @@ public:
 	// `servers` simulates a cluster: keys are spread over that many servers, each of which a
 	// test can take down or wipe (a restart).
 	explicit MemoryStore(std::function<std::time_t()> clock, unsigned int servers = 1)
-		: clock_(std::move(clock)), servers_(servers), down_(servers, false) {}
+		: clock_(std::move(clock)), servers_(servers), down_(servers, false) { items_.max_load_factor(0.5f); }
 
 	std::optional<Versioned> gets(std::string_view key) override;
 	CasResult compare_and_swap(std::string_view key, std::string_view value, std::uint64_t cas,
@@ -56,6 +56,10 @@ private:
 
 	std::function<std::time_t()> clock_;
 	std::unordered_map<std::string, Item> items_;
+	// The item found last: a login's compare_and_swap follows its gets on the same key, and
+	// finds it here without a second hash lookup. Pointers into an unordered_map survive
+	// rehashing; every erase resets it.
+	std::pair<const std::string, Item> *last_ = nullptr;
 	std::string key_buffer_;
 	std::uint64_t next_cas_ = 1;
 	bool unavailable_ = false;
