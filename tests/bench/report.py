@@ -870,8 +870,8 @@ def findings(R):
                          "pipelined RCPTs are counted together (one gets + cas for all that wait when the loop "
                          "turns), but Dovecot's submission reads at most five commands ahead, so a batch holds at "
                          "most five. Each batch is a gets and a cas over loopback TCP from the submission process "
-                         "(libmemcached, synchronous): the kernel's work for those sends and receives, on both "
-                         "sides, is most of the added CPU. Every session is a process of its own, so a "
+                         "(libmemcached, synchronous), each with its system calls and the kernel's loopback "
+                         "delivery, plus a loop turn to gather the batch. Every session is a process of its own, so a "
                          "non-blocking client there would batch nothing more; it would only overlap the wait, and "
                          "with 8 sessions on the machine's cores the run is CPU-bound, not waiting")
             out.append(text + ".")
