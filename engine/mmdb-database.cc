@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -13,6 +14,16 @@ namespace account_guard {
 
 struct MmdbDatabase::Handle {
 	MMDB_s mmdb{};
+	// Strings already read, by the data record they are in: many networks share one record
+	// (every network of a country points to the country's), and following a path of map keys
+	// costs more than the tree walk to the record. Direct-mapped; goes with the file's
+	// mapping when a new file replaces it.
+	struct CachedString {
+		std::uint32_t offset = 0;
+		const char *const *keys = nullptr; // a static path, known by its address
+		std::optional<std::string> value;
+	};
+	std::array<CachedString, 256> strings;
 	~Handle() { MMDB_close(&mmdb); }
 };
 
@@ -31,8 +42,8 @@ bool stat_file(const std::string &path, struct stat *st, std::string *error_r)
 	return true;
 }
 
-// Resolves the entry of ip and then follows keys; true with *data_r filled if found.
-bool get_value(const MMDB_s *mmdb, const IpAddress &ip, const char *const *keys, MMDB_entry_data_s *data_r)
+// The data record of ip's network; false if the address is not in the database.
+bool find_entry(const MMDB_s *mmdb, const IpAddress &ip, MMDB_entry_s *entry_r)
 {
 	struct sockaddr_storage ss;
 	std::memset(&ss, 0, sizeof(ss));
@@ -51,8 +62,14 @@ bool get_value(const MMDB_s *mmdb, const IpAddress &ip, const char *const *keys,
 	// An IPv6 address in an IPv4-only database is an error, not a crash: treat as unknown.
 	if (mmdb_error != MMDB_SUCCESS || !result.found_entry)
 		return false;
-	int status = MMDB_aget_value(&result.entry, data_r, keys);
-	return status == MMDB_SUCCESS && data_r->has_data;
+	*entry_r = result.entry;
+	return true;
+}
+
+// Follows keys from an entry; true with *data_r filled if the value is there.
+bool get_value(MMDB_entry_s *entry, const char *const *keys, MMDB_entry_data_s *data_r)
+{
+	return MMDB_aget_value(entry, data_r, keys) == MMDB_SUCCESS && data_r->has_data;
 }
 
 } // namespace
@@ -88,16 +105,27 @@ MmdbDatabase::~MmdbDatabase() = default;
 
 std::optional<std::string> MmdbDatabase::lookup_string(const IpAddress &ip, const char *const *keys) const
 {
-	MMDB_entry_data_s data;
-	if (!get_value(&handle_->mmdb, ip, keys, &data) || data.type != MMDB_DATA_TYPE_UTF8_STRING)
+	MMDB_entry_s entry;
+	if (!find_entry(&handle_->mmdb, ip, &entry))
 		return std::nullopt;
-	return std::string(data.utf8_string, data.data_size);
+	Handle::CachedString &cached = handle_->strings[entry.offset % handle_->strings.size()];
+	if (cached.keys == keys && cached.offset == entry.offset)
+		return cached.value;
+	MMDB_entry_data_s data;
+	std::optional<std::string> value;
+	if (get_value(&entry, keys, &data) && data.type == MMDB_DATA_TYPE_UTF8_STRING)
+		value.emplace(data.utf8_string, data.data_size);
+	cached.offset = entry.offset;
+	cached.keys = keys;
+	cached.value = value;
+	return value;
 }
 
 std::optional<std::uint32_t> MmdbDatabase::lookup_uint32(const IpAddress &ip, const char *const *keys) const
 {
+	MMDB_entry_s entry;
 	MMDB_entry_data_s data;
-	if (!get_value(&handle_->mmdb, ip, keys, &data))
+	if (!find_entry(&handle_->mmdb, ip, &entry) || !get_value(&entry, keys, &data))
 		return std::nullopt;
 	switch (data.type) {
 	case MMDB_DATA_TYPE_UINT32:

@@ -32,7 +32,8 @@ public:
 	const std::string &path() const { return path_; }
 
 	// The value at a path of map keys, e.g. {"country", "iso_code"}; nullopt if the address
-	// or the value is not in the database.
+	// or the value is not in the database. keys must be a static array: strings already read
+	// are remembered by record and by the address of their path.
 	std::optional<std::string> lookup_string(const IpAddress &ip, const char *const *keys) const;
 	std::optional<std::uint32_t> lookup_uint32(const IpAddress &ip, const char *const *keys) const;
 

@@ -772,10 +772,12 @@ def findings(R):
                        f"costs {ops_total(r['per_op']):.2f} operations ({ops_text(r['per_op'])}): the lock replica "
                        "is read after the miss. That is every account's first login and the first login after its "
                        "record expired (no login for the longest window + the refresh interval, 24 h by default), "
-                       "i.e. a large share of real logins. Ask for the record and the replica at once (they live "
-                       "on different servers by construction: in the auth process two pipelined gets, elsewhere one "
-                       "`memcached_mget`; one round trip of latency, still two operations), or read the replica "
-                       "only when the record's server failed or was restarted (its `uptime`/`pid` changed).")
+                       "i.e. a large share of real logins. The read is what keeps a lock when its record is lost "
+                       "(a restart, an eviction): a miss alone cannot tell \"never locked\" from \"lock lost\", "
+                       "and memcached has no scan to restore replicas ahead of time. Reading the replica together "
+                       "with every record would cost known-network logins, the common case, a second operation; "
+                       "reading it only after a server's restart (`uptime`) would miss evictions and, after the "
+                       "first restart, apply to that server's misses for good. Kept at 3.")
             break
 
     for r in rt:

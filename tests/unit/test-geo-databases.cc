@@ -62,6 +62,26 @@ TEST_CASE("geo-databases: countries and ASNs of IPv4, IPv6 and IPv4-mapped addre
 	CHECK(geo.lookup(*parse_ip("2001:db8::1")).asn == 64501u);
 }
 
+TEST_CASE("geo-databases: repeated lookups in any order give the same answers (strings read once per record)")
+{
+	TestDatabases files;
+	GeoDatabases geo(files.country, files.asn);
+	const struct {
+		const char *ip, *country;
+	} expected[] = {
+		{"192.0.2.5", "DE"},     {"198.51.100.200", "FR"}, {"192.0.2.250", "DE"}, {"10.1.2.3", "-"},
+		{"2001:db8:1::9", "JP"}, {"::ffff:192.0.2.7", "DE"}, {"203.0.113.1", "BR"}, {"198.19.7.1", "US"},
+	};
+	for (int pass = 0; pass < 3; pass++) {
+		for (const auto &e : expected) {
+			CAPTURE(pass, e.ip);
+			CHECK(country_of(geo, e.ip) == e.country);
+		}
+	}
+	// A country-only lookup and a full one of the same record agree.
+	CHECK(geo.lookup(*parse_ip("198.51.100.1"), true, false).country == geo.lookup(*parse_ip("198.51.100.1")).country);
+}
+
 TEST_CASE("geo-databases: addresses the database does not know have no country")
 {
 	TestDatabases files;
