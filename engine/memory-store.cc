@@ -54,7 +54,7 @@ MemoryStore::Item *MemoryStore::find_live(std::string_view key)
 		last_ = &*it;
 	}
 	if (last_->second.expires != 0 && last_->second.expires <= clock_()) {
-		items_.erase(last_->first);
+		items_.erase(items_.find(last_->first)); // by iterator: the key lives in the node
 		last_ = nullptr;
 		return nullptr;
 	}
