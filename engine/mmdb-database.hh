@@ -1,7 +1,7 @@
 #pragma once
 // One MaxMind-format database file (libmaxminddb, memory-mapped), replaced without a restart
 // when the file on disk changes: postmasters run geoipupdate weekly, and Dovecot's auth
-// workers live for days. For one thread at a time: neither the replacement nor the strings it
+// process lives for days. For one thread at a time: neither the replacement nor the strings it
 // remembers are locked (each Dovecot process has its own).
 
 #include "network.hh"

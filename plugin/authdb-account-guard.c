@@ -97,7 +97,8 @@ account_guard_preinit(pool_t pool, const char *args)
 
 	/* Run in the auth process itself: the engine's memcached requests are
 	   non-blocking and pipelined on its ioloop (guard-loop.c). Moving a
-	   passdb into auth-worker alone costs half of Dovecot's login rate. */
+	   passdb into auth-worker costs about three quarters of Dovecot's login
+	   rate even when it does nothing (tests/bench/RESULTS.md). */
 	module->module.blocking = FALSE;
 	/* Every login must reach the engine: a cached "ok" would skip the
 	   recording and the lock. */

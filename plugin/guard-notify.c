@@ -162,7 +162,7 @@ guard_notify_begin(const struct guard_notify_context *ctx,
 	}
 	i_zero(&input);
 	input.event_parent = send->event;
-	/* A process running as root (auth-worker by default) would otherwise
+	/* A process running as root (doveadm, as usually run) would otherwise
 	   be refused the exec of sendmail. We run only the fixed sendmail
 	   path, with the address as an argument after "--" and the mail on
 	   stdin. */
