@@ -38,19 +38,26 @@ inline double ms_since(Clock::time_point start)
 	return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// A listening TCP socket on 127.0.0.1 with an ephemeral port (written to `port`).
-inline int loopback_listener(int backlog, std::uint16_t &port)
+// A TCP socket bound to 127.0.0.1 on a port the kernel picked (written to `port`).
+inline int bound_loopback_socket(std::uint16_t &port)
 {
-	int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	REQUIRE(listener >= 0);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(fd >= 0);
 	sockaddr_in addr{};
 	addr.sin_family = AF_INET;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	REQUIRE(bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
-	REQUIRE(listen(listener, backlog) == 0);
+	REQUIRE(bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
 	socklen_t len = sizeof(addr);
-	REQUIRE(getsockname(listener, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
+	REQUIRE(getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
 	port = ntohs(addr.sin_port);
+	return fd;
+}
+
+// A listening TCP socket on 127.0.0.1 with an ephemeral port (written to `port`).
+inline int loopback_listener(int backlog, std::uint16_t &port)
+{
+	int listener = bound_loopback_socket(port);
+	REQUIRE(listen(listener, backlog) == 0);
 	return listener;
 }
 
@@ -135,34 +142,16 @@ inline long stat(std::uint16_t port, const std::string &name)
 // A loopback port on which nothing listens (the kernel picked it free a moment ago).
 inline std::uint16_t free_port()
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	REQUIRE(fd >= 0);
-	sockaddr_in addr{};
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	REQUIRE(bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
-	socklen_t len = sizeof(addr);
-	REQUIRE(getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
-	close(fd);
-	return ntohs(addr.sin_port);
+	std::uint16_t port = 0;
+	close(bound_loopback_socket(port));
+	return port;
 }
 
 // A loopback port that stays dead while this object lives: bound (so that no one else can
 // take it) but not listening, so connecting to it is refused.
 class DeadPort {
 public:
-	DeadPort()
-	{
-		fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		REQUIRE(fd_ >= 0);
-		sockaddr_in addr{};
-		addr.sin_family = AF_INET;
-		addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		REQUIRE(bind(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0);
-		socklen_t len = sizeof(addr);
-		REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr *>(&addr), &len) == 0);
-		port_ = ntohs(addr.sin_port);
-	}
+	DeadPort() { fd_ = bound_loopback_socket(port_); }
 	~DeadPort() { close(fd_); }
 	DeadPort(const DeadPort &) = delete;
 	DeadPort &operator=(const DeadPort &) = delete;
