@@ -67,14 +67,17 @@ MemcachedHandle create_memcached(const std::vector<Server> &servers, std::string
 		// that server's share of the keys, and every node places a key identically.
 		{MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1},
 	};
-	for (const auto &b : behaviors) {
-		memcached_return_t rc = memcached_behavior_set(memc.get(), b.behavior, b.value);
-		if (memcached_failed(rc))
-			throw StoreError(std::string("memcached: cannot set behavior ") +
-					 std::to_string(static_cast<int>(b.behavior)) + ": " +
-					 memcached_strerror(memc.get(), rc));
-	}
+	for (const auto &b : behaviors)
+		set_memcached_behavior(memc.get(), b.behavior, b.value);
 	return memc;
+}
+
+void set_memcached_behavior(memcached_st *memc, int behavior, std::uint64_t value)
+{
+	memcached_return_t rc = memcached_behavior_set(memc, static_cast<memcached_behavior_t>(behavior), value);
+	if (memcached_failed(rc))
+		throw StoreError("memcached: cannot set behavior " + std::to_string(behavior) + ": " +
+				 memcached_strerror(memc, rc));
 }
 
 std::time_t memcached_expiration(std::time_t expires)

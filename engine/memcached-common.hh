@@ -9,6 +9,7 @@
 #include "settings.hh" // Server
 
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -30,6 +31,10 @@ using MemcachedHandle = std::unique_ptr<memcached_st, MemcachedFree>;
 // Throws std::invalid_argument for an empty list, an empty host or port 0, StoreError if
 // libmemcached refuses a behavior.
 MemcachedHandle create_memcached(const std::vector<Server> &servers, std::string &servers_text);
+
+// Sets one libmemcached behavior (a memcached_behavior_t; int keeps libmemcached out of this
+// header). Throws StoreError naming it if libmemcached refuses.
+void set_memcached_behavior(memcached_st *memc, int behavior, std::uint64_t value);
 
 // The arguments both adapters take besides the server list: throws std::invalid_argument for a
 // non-positive timeout or a negative retry interval.

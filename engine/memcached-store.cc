@@ -121,13 +121,8 @@ MemcachedStore::MemcachedStore(const std::vector<Server> &servers,
 		// SERVER_FAILURE_LIMIT and DEAD_TIMEOUT have no effect in libmemcached 1.1.4.)
 		{MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 0},
 	};
-	for (const auto &b : behaviors) {
-		memcached_return_t rc = memcached_behavior_set(memc, b.behavior, b.value);
-		if (memcached_failed(rc))
-			throw StoreError(std::string("memcached: cannot set behavior ") +
-					 std::to_string(static_cast<int>(b.behavior)) + ": " +
-					 memcached_strerror(memc, rc));
-	}
+	for (const auto &b : behaviors)
+		set_memcached_behavior(memc, b.behavior, b.value);
 
 	result_ = std::make_unique<Result>(memc);
 }
