@@ -514,6 +514,10 @@ def guard_auth_figures(R):
         F["mc_guard_new"] = median_cpu_us(thr["guard/new"], "memcached")
     F["added"] = F["auth_guard"] - F["auth_alone"]
     F["budget"] = F["auth_alone"] * (1 / TARGET_RATIO - 1)
+    if "static/known" in thr:
+        # The floor: what a do-nothing built-in passdb adds to the auth process, and its rate.
+        F["static"] = med(thr["static/known"], "rate")
+        F["floor"] = median_cpu_us(thr["static/known"], "auth") - F["auth_alone"]
     an = (R.get("profile_auth") or {}).get("analysis", {})
     if an.get("auth", {}).get("samples") and "auth_guard_share" in an:
         gs = an["auth_guard_share"]
@@ -569,10 +573,9 @@ def auth_narrative(R, thr, nproc, w):
     w(text)
     w("")
 
-    floor = None  # µs a do-nothing built-in passdb adds to the auth process
-    if "static/known" in thr:
-        st = med(thr["static/known"], "rate")
-        floor = median_cpu_us(thr["static/known"], "auth") - F["auth_alone"]
+    floor = F.get("floor")
+    if floor is not None:
+        st = F["static"]
         w(f"**The floor: a second passdb that does nothing, built into Dovecot** (`driver = static`, "
           f"`args = nopassword=y`: no I/O, answers before it returns). It takes Dovecot to {st / a:.2f}× "
           f"({n0(st)} logins/s) and adds {floor:+.1f} µs per login to the auth process: the price of a "
@@ -803,11 +806,10 @@ def findings(R):
                 f"logins/s (target {TARGET_RATIO}×, {'met' if ratio >= TARGET_RATIO else 'missed'}). The auth "
                 f"process spends {n1(F['auth_guard'])} µs per login against {n1(F['auth_alone'])} µs alone: "
                 f"{F['added']:+.1f} µs, where 0.9× allows {n2(F['budget'])} µs.")
-        thr = R.get("auth_throughput", {})
-        if "static/known" in thr:
-            floor = median_cpu_us(thr["static/known"], "auth") - F["auth_alone"]
+        if "floor" in F:
+            floor = F["floor"]
             text += (f" Dovecot's own static passdb, which does nothing, adds {floor:+.1f} µs "
-                     f"({med(thr['static/known'], 'rate') / F['alone']:.2f}×)"
+                     f"({F['static'] / F['alone']:.2f}×)"
                      + (": the budget is gone before a guard does anything; " if floor > F["budget"] else "; ")
                      + f"the guard costs {F['added'] - floor:+.1f} µs above that floor.")
         parts = F.get("parts") or {}
