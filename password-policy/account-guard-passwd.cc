@@ -18,7 +18,7 @@
 #include "password-hash.hh"
 #include "password-settings.hh"
 #include "policy.hh"
-#include "text.hh" // printable(): the engine's, for user names from input
+#include "text.hh" // printable() (common/), for user names from input
 #include "update-command.hh"
 
 #include <signal.h>

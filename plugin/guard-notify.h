@@ -20,7 +20,7 @@ struct guard_notify_context {
 	bool async;
 };
 
-/* An ag_notify_fn (engine/account-guard.h) taking a struct
+/* An ag_notify_fn (engine/api/account-guard.h) taking a struct
    guard_notify_context: sends the engine's mail to notification->to with a
    null envelope sender, through notification->relay (host:port) or
    /usr/sbin/sendmail when it is empty. Synchronous unless context->async,

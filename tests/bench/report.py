@@ -10,7 +10,7 @@ TARGET_ENGINE = 1_000_000          # login decisions per second and core
 TARGET_RATIO = 0.9                 # guard throughput / Dovecot without it
 TARGET_P99_ADDED_MS = 1.0
 TARGET_BYTES = 256                 # per active account
-# The kinds of memcached key (engine/keys.hh), as store-bench's `memory` mode reports them.
+# The kinds of memcached key (engine/core/keys.hh), as store-bench's `memory` mode reports them.
 KEY_KINDS = {
     "a": "the account's item: lock, login history and recipient counters",
     "r": "recipient counters (a separate item before record format 2)",
