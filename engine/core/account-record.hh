@@ -1,9 +1,9 @@
 #pragma once
-// What the cluster knows about one account, stored as one memcached value (one item per
-// account) so that a login and a RCPT each need one read and at most one compare-and-swap:
-// the lock (if any), the login history (distinct networks and countries, each with its
-// last-seen time) and the recipient counters of submission. A login carries the counters
-// through unchanged, a RCPT the lock and the history.
+// What the cluster knows about one account: the login history (distinct networks and
+// countries, each with its last-seen time) and the recipient counters of submission in one
+// memcached value, rewritten with compare-and-swap; and the lock, in an item of its own placed
+// on the same server (lock-item.hh), so that one round trip reads both and no rewrite of the
+// record can lose the lock. A login carries the counters through unchanged, a RCPT the history.
 
 #include "network.hh"
 #include "recipient-record.hh"
@@ -42,6 +42,9 @@ struct Lock {
 };
 
 struct AccountRecord {
+	// The account's lock as the decisions see it. It is stored in an item of its own
+	// (lock-item.hh), never by encode(); decode() fills it only from a record an earlier
+	// version wrote, which the login then moves into the lock item.
 	std::optional<Lock> lock;
 	std::vector<NetworkSeen> networks; // most recently seen first
 	std::vector<CountrySeen> countries; // most recently seen first
@@ -70,7 +73,7 @@ struct AccountRecord {
 	void trim_countries(std::uint32_t now, std::int64_t window, std::size_t max_entries);
 };
 
-// Compact binary encoding (versioned, account-record.cc describes it). decode() treats its
+// Compact binary encoding (versioned, record-codec.cc describes it); the lock is not encoded. decode() treats its
 // input as untrusted: anything malformed yields std::nullopt, never a crash or an oversized
 // allocation. It also reads the previous format (1: lock and history, no recipient counts).
 std::string encode(const AccountRecord &record);

@@ -9,10 +9,11 @@
 namespace account_guard {
 
 enum class KeyKind : char {
-	account = 'a',    // AccountRecord: lock + login history + recipient counters
+	account = 'a',      // AccountRecord: login history + recipient counters
 	// 'r' held the recipient counters until record format 2 moved them into 'a'; not reused.
-	notified = 'n',   // notification de-duplication marker
-	lock = 'l',       // replica of a lock, on another server than the account record
+	notified = 'n',     // notification de-duplication marker
+	lock = 'k',         // the lock item (lock-item.hh), placed on the account record's server
+	lock_replica = 'l', // its replica, on another server than the account record
 };
 
 std::string account_key(std::string_view prefix, KeyKind kind, std::string_view user);

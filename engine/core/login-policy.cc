@@ -163,6 +163,7 @@ LoginDecision decide_login(const Settings &s, std::optional<AccountRecord> curre
 			d.record = AccountRecord{};
 			d.record.recipients = std::move(recipients);
 			d.write = true;
+			d.unlocked_now = true;
 			d.expires = record_expiry(s, login.now);
 		} else {
 			if (login.password && !lock.has_fingerprint) {
@@ -171,7 +172,7 @@ LoginDecision decide_login(const Settings &s, std::optional<AccountRecord> curre
 				lock.has_fingerprint = true;
 				lock.salt = login.new_salt;
 				lock.fingerprint = password_fingerprint(lock.salt, login.user, *login.password);
-				d.write = true;
+				d.learned_fingerprint = true;
 			}
 			if (lockable)
 				refuse_locked(s, lock, login, d);
@@ -266,7 +267,6 @@ LoginDecision decide_login(const Settings &s, std::optional<AccountRecord> curre
 	d.record.lock = std::move(lock);
 	d.write = true;
 	d.locked_now = true;
-	d.expires = 0;
 	if (lockable)
 		refuse_locked(s, *d.record.lock, login, d);
 	return d;

@@ -33,10 +33,13 @@ struct LoginInput {
 
 struct LoginDecision {
 	Verdict verdict = Verdict::allow;
-	bool write = false;      // the record changed and must be stored
-	AccountRecord record;    // the record to store when write is set
-	std::uint32_t expires = 0; // absolute; 0 = never (locked records)
+	bool write = false;      // the record's history changed and must be stored
+	AccountRecord record;    // the record to store when write is set; its lock is the
+				 // account's lock after this login (stored in the lock item)
+	std::uint32_t expires = 0; // of the record, absolute
 	bool locked_now = false;   // this login set the lock (an incident to notify)
+	bool unlocked_now = false; // this login lifted the lock (the password changed)
+	bool learned_fingerprint = false; // the lock took this login's password fingerprint
 	std::vector<Event> events;
 };
 

@@ -9,6 +9,7 @@
 #include "settings.hh"
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,5 +27,26 @@ struct RcptDecision {
 
 RcptDecision decide_rcpt(const Settings &settings, const std::optional<AccountRecord> &current,
 			 std::string_view user, std::uint32_t now);
+
+// `count` recipients of one session (pipelined RCPTs) decided in order on one read of the
+// account: the same verdicts as `count` calls of decide_rcpt, each on the record the previous
+// one left. With `check_lock` (every RCPT of a session: the account may have been locked after
+// it logged in) a locked account's recipients are all refused, none counted.
+struct RcptBatchDecision {
+	unsigned accepted = 0; // always the first ones: a refused one is not counted, so every
+			       // later one in the same window is refused too
+	bool locked = false;   // refused because the account is locked
+	bool write = false;
+	AccountRecord record;  // to store when write is set
+	std::uint32_t expires = 0;
+	// The first refusal that crossed a limit: what an incident mail is about.
+	std::optional<Limit> crossed;
+	std::uint64_t crossed_count = 0;
+	std::string counts_at_refusal;
+	std::vector<Event> events;
+};
+
+RcptBatchDecision decide_rcpt_batch(const Settings &settings, const std::optional<AccountRecord> &current,
+				    std::string_view user, std::uint32_t now, bool check_lock, unsigned count);
 
 } // namespace account_guard

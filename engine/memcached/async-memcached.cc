@@ -36,7 +36,7 @@ constexpr std::size_t out_compact = 64 * 1024;
 
 const char *operation_name(int op)
 {
-	static const char *const names[] = {"gets", "cas", "add", "set", "delete"};
+	static const char *const names[] = {"gets", "cas", "add", "set", "delete", "gets", "append"};
 	return names[op];
 }
 
@@ -49,14 +49,17 @@ std::string errno_text(int error)
 
 AsyncMemcached::AsyncMemcached(const std::vector<Server> &servers,
 			       std::chrono::milliseconds timeout, IoHooks hooks,
-			       std::chrono::seconds retry)
-	: servers_(servers), timeout_(timeout), retry_(retry), hooks_(std::move(hooks))
+			       std::chrono::seconds retry, Now now)
+	: servers_(servers), timeout_(timeout), retry_(retry), hooks_(std::move(hooks)),
+	  now_(std::move(now))
 {
 	if (servers.empty())
 		throw std::invalid_argument("memcached: no servers given");
 	check_memcached_timing(timeout, retry);
 	if (!hooks_.watch || !hooks_.timer)
 		throw std::invalid_argument("memcached: the I/O hooks must be set");
+	if (!now_)
+		throw std::invalid_argument("memcached: no clock given");
 
 	// The same list and placement behaviors as MemcachedStore; this memcached_st never
 	// connects, it only answers memcached_server_by_key().
@@ -134,8 +137,9 @@ void AsyncMemcached::fail_later(StoreWaiter &waiter, Op op, std::string_view key
 // ---- requests
 
 template <typename Encode>
-void AsyncMemcached::request(Op op, std::string_view key, StoreWaiter &waiter, Encode &&encode)
+void AsyncMemcached::request(Op op, std::string_view anchor, StoreWaiter &waiter, Encode &&encode)
 {
+	const std::string_view key = anchor;
 	stats_.requests++;
 	const std::size_t index = server_of(key);
 	if (index >= connections_.size()) {
@@ -147,15 +151,21 @@ void AsyncMemcached::request(Op op, std::string_view key, StoreWaiter &waiter, E
 		return;
 	}
 	Connection &c = connections_[index];
-	const auto now = Clock::now();
+	const auto now = now_();
 	if (c.state == Connection::State::closed && now < c.suspended_until) {
 		fail_later(waiter, op, key, c.suspended_detail);
 		update_timer();
 		return;
 	}
 
-	Request r{&waiter, op, false, c.next_opaque++, now + timeout_, {}};
-	encode(r.encoded, r.opaque);
+	Request r;
+	r.waiter = &waiter;
+	r.op = op;
+	r.opaque = c.next_opaque++;
+	r.deadline = now + timeout_;
+	if (op == Op::gets_with)
+		r.opaque = c.next_opaque++; // opaque - 1 is the companion's
+	r.main_at = encode(r.encoded, r.opaque);
 	c.out.append(r.encoded);
 	c.pending.push_back(std::move(r));
 
@@ -177,6 +187,7 @@ void AsyncMemcached::gets(std::string_view key, StoreWaiter &waiter)
 {
 	request(Op::gets, key, waiter, [&](std::string &out, std::uint32_t opaque) {
 		proto::append_get(out, key, opaque);
+		return std::size_t{0};
 	});
 }
 
@@ -190,6 +201,7 @@ void AsyncMemcached::compare_and_swap(std::string_view key, std::string_view val
 		[&](std::string &out, std::uint32_t opaque) {
 			proto::append_store(out, cas != 0 ? proto::op_set : proto::op_add, key,
 					    value, expiration, cas, opaque);
+			return std::size_t{0};
 		});
 }
 
@@ -199,6 +211,7 @@ void AsyncMemcached::set(std::string_view key, std::string_view value, std::time
 	const auto expiration = static_cast<std::uint32_t>(memcached_expiration(expires));
 	request(Op::set, key, waiter, [&](std::string &out, std::uint32_t opaque) {
 		proto::append_store(out, proto::op_set, key, value, expiration, 0, opaque);
+		return std::size_t{0};
 	});
 }
 
@@ -206,12 +219,56 @@ void AsyncMemcached::remove(std::string_view key, StoreWaiter &waiter)
 {
 	request(Op::remove, key, waiter, [&](std::string &out, std::uint32_t opaque) {
 		proto::append_delete(out, key, opaque);
+		return std::size_t{0};
+	});
+}
+
+void AsyncMemcached::gets_with(std::string_view key, std::string_view companion, StoreWaiter &waiter)
+{
+	if (companion.empty() || companion.size() > proto::max_key_length) {
+		stats_.requests++;
+		fail_later(waiter, Op::gets_with, companion, "the key is empty or longer than 250 bytes");
+		update_timer();
+		return;
+	}
+	request(Op::gets_with, key, waiter, [&](std::string &out, std::uint32_t opaque) {
+		proto::append_getq(out, companion, opaque - 1);
+		const std::size_t main_at = out.size();
+		proto::append_get(out, key, opaque);
+		return main_at;
+	});
+}
+
+void AsyncMemcached::add_with(std::string_view anchor, std::string_view key, std::string_view value,
+			      std::time_t expires, StoreWaiter &waiter)
+{
+	const auto expiration = static_cast<std::uint32_t>(memcached_expiration(expires));
+	request(Op::add, anchor, waiter, [&](std::string &out, std::uint32_t opaque) {
+		proto::append_store(out, proto::op_add, key, value, expiration, 0, opaque);
+		return std::size_t{0};
+	});
+}
+
+void AsyncMemcached::append_with(std::string_view anchor, std::string_view key, std::string_view value,
+				 StoreWaiter &waiter)
+{
+	request(Op::append, anchor, waiter, [&](std::string &out, std::uint32_t opaque) {
+		proto::append_append(out, key, value, opaque);
+		return std::size_t{0};
+	});
+}
+
+void AsyncMemcached::remove_with(std::string_view anchor, std::string_view key, StoreWaiter &waiter)
+{
+	request(Op::remove, anchor, waiter, [&](std::string &out, std::uint32_t opaque) {
+		proto::append_delete(out, key, opaque);
+		return std::size_t{0};
 	});
 }
 
 void AsyncMemcached::after(std::chrono::microseconds delay, StoreWaiter &waiter)
 {
-	const auto now = Clock::now();
+	const auto now = now_();
 	timers_.emplace(delay.count() > 0 ? now + delay : now, &waiter);
 	update_timer();
 }
@@ -291,7 +348,7 @@ bool AsyncMemcached::try_addresses(Connection &c)
 		if (errno == EINPROGRESS || errno == EINTR) {
 			c.fd = fd;
 			c.state = Connection::State::connecting;
-			c.connect_deadline = Clock::now() + timeout_;
+			c.connect_deadline = now_() + timeout_;
 			want(c, io_write);
 			return true;
 		}
@@ -425,8 +482,19 @@ bool AsyncMemcached::parse(Connection &c)
 					false);
 			return false;
 		}
-		const Request &front = c.pending.front();
-		const proto::Opcode opcode = proto::request_opcode(front.encoded);
+		Request &front = c.pending.front();
+		if (front.op == Op::gets_with && response.opaque == front.opaque - 1 &&
+		    response.opcode == proto::op_getq) {
+			// The companion's answer (a hit: GETQ is silent on a miss); the GET's follows.
+			c.in_begin += consumed;
+			front.companion_hit = response.status == proto::status_ok;
+			if (front.companion_hit) {
+				front.companion_value.assign(response.value);
+				front.companion_cas = response.cas;
+			}
+			continue;
+		}
+		const proto::Opcode opcode = proto::request_opcode(std::string_view(front.encoded).substr(front.main_at));
 		if (response.opaque != front.opaque || response.opcode != opcode) {
 			fail_connection(c, "server " + server_text(servers_[c.index]) +
 						   " sent a response out of order (opcode " +
@@ -456,6 +524,11 @@ void AsyncMemcached::answer(const Request &r, std::uint16_t status, std::string_
 	StoreReply reply;
 	reply.status = S::failed;
 	switch (r.op) {
+	case Op::gets_with:
+		reply.companion_hit = r.companion_hit;
+		reply.companion_value = r.companion_value;
+		reply.companion_cas = r.companion_cas;
+		[[fallthrough]];
 	case Op::gets:
 		if (status == proto::status_ok) {
 			reply.status = S::hit;
@@ -482,6 +555,13 @@ void AsyncMemcached::answer(const Request &r, std::uint16_t status, std::string_
 		if (status == proto::status_ok)
 			reply.status = S::stored;
 		break;
+	case Op::append:
+		// Not stored: there is no item to append to.
+		if (status == proto::status_ok)
+			reply.status = S::stored;
+		else if (status == proto::status_not_stored || status == proto::status_not_found)
+			reply.status = S::conflict;
+		break;
 	case Op::remove:
 		if (status == proto::status_ok || status == proto::status_not_found)
 			reply.status = S::done;
@@ -497,7 +577,7 @@ void AsyncMemcached::answer(const Request &r, std::uint16_t status, std::string_
 		detail += " (";
 		detail += code;
 		detail += ")";
-		error = message(r.op, proto::request_key(r.encoded), detail);
+		error = message(r.op, proto::request_key(std::string_view(r.encoded).substr(r.main_at)), detail);
 		reply.error = error;
 	}
 	r.waiter->on_reply(reply);
@@ -558,15 +638,17 @@ void AsyncMemcached::lost(Connection &c, std::string_view detail)
 	close_socket(c);
 	if (c.pending.empty())
 		return;
-	const auto now = Clock::now();
+	const auto now = now_();
 	std::deque<Request> again;
 	for (Request &r : c.pending) {
 		if (r.resent) {
-			fail_later(*r.waiter, r.op, proto::request_key(r.encoded), text);
+			fail_later(*r.waiter, r.op, proto::request_key(std::string_view(r.encoded).substr(r.main_at)), text);
 			continue;
 		}
 		r.resent = true;
 		r.deadline = now + timeout_;
+		r.companion_hit = false; // asked again
+		r.companion_value.clear();
 		c.out.append(r.encoded);
 		again.push_back(std::move(r));
 	}
@@ -583,10 +665,10 @@ void AsyncMemcached::fail_connection(Connection &c, const std::string &detail, b
 {
 	close_socket(c);
 	for (const Request &r : c.pending)
-		fail_later(*r.waiter, r.op, proto::request_key(r.encoded), detail);
+		fail_later(*r.waiter, r.op, proto::request_key(std::string_view(r.encoded).substr(r.main_at)), detail);
 	c.pending.clear();
 	if (suspend && retry_.count() > 0) {
-		c.suspended_until = Clock::now() + retry_;
+		c.suspended_until = now_() + retry_;
 		c.suspended_detail = detail;
 	}
 }
@@ -628,7 +710,7 @@ void AsyncMemcached::want(Connection &c, unsigned events)
 void AsyncMemcached::on_timer()
 {
 	timer_armed_ = false;
-	auto now = Clock::now();
+	auto now = now_();
 	for (Connection &c : connections_) {
 		auto due = [&]() {
 			const bool connecting = c.state == Connection::State::connecting;
@@ -641,7 +723,7 @@ void AsyncMemcached::on_timer()
 		// waiting on the socket: read it before calling the server late.
 		if (c.state == Connection::State::open) {
 			read_from(c);
-			now = Clock::now();
+			now = now_();
 			if (!due())
 				continue;
 		}
@@ -684,7 +766,7 @@ void AsyncMemcached::deliver_queued()
 
 void AsyncMemcached::update_timer()
 {
-	const auto now = Clock::now();
+	const auto now = now_();
 	bool any = false;
 	Clock::time_point earliest;
 	auto consider = [&](Clock::time_point t) {

@@ -62,8 +62,12 @@ public:
 	// reconnect; numeric addresses cost nothing.
 	// Throws std::invalid_argument for an empty server list, an empty host, port 0, a
 	// non-positive timeout, a negative retry or a missing hook.
+	// Timeouts, suspensions and after() run on `now` (tests inject a fake clock; the
+	// caller's timer still fires in real time, and an early or needless one does no harm).
+	using Now = std::function<std::chrono::steady_clock::time_point()>;
 	AsyncMemcached(const std::vector<Server> &servers, std::chrono::milliseconds timeout,
-		       IoHooks hooks, std::chrono::seconds retry = std::chrono::seconds(2));
+		       IoHooks hooks, std::chrono::seconds retry = std::chrono::seconds(2),
+		       Now now = std::chrono::steady_clock::now);
 	// Closes every connection (unwatching its fd first), disarms the timer and drops every
 	// outstanding request without answering it.
 	~AsyncMemcached() override;
@@ -86,7 +90,14 @@ public:
 	void set(std::string_view key, std::string_view value, std::time_t expires,
 		 StoreWaiter &waiter) override;
 	void remove(std::string_view key, StoreWaiter &waiter) override;
+	void gets_with(std::string_view key, std::string_view companion, StoreWaiter &waiter) override;
+	void add_with(std::string_view anchor, std::string_view key, std::string_view value,
+		      std::time_t expires, StoreWaiter &waiter) override;
+	void append_with(std::string_view anchor, std::string_view key, std::string_view value,
+			 StoreWaiter &waiter) override;
+	void remove_with(std::string_view anchor, std::string_view key, StoreWaiter &waiter) override;
 	void after(std::chrono::microseconds delay, StoreWaiter &waiter) override;
+	std::chrono::steady_clock::time_point now() override { return now_(); }
 	bool same_server(std::string_view a, std::string_view b) override;
 	std::size_t server_count() const override { return connections_.size(); }
 
@@ -111,15 +122,21 @@ public:
 
 private:
 	using Clock = std::chrono::steady_clock;
-	enum class Op : std::uint8_t { gets, cas, add, set, remove };
+	enum class Op : std::uint8_t { gets, cas, add, set, remove, gets_with, append };
 
 	struct Request {
-		StoreWaiter *waiter;
-		Op op;
+		StoreWaiter *waiter = nullptr;
+		Op op = Op::gets;
 		bool resent = false;
 		std::uint32_t opaque = 0;
 		Clock::time_point deadline;
 		std::string encoded; // the request as sent (key and value included)
+		// gets_with: the companion's GETQ goes first (opaque - 1), so its answer, if any,
+		// comes before the GET's, which ends the request; `main_at` is where the GET starts.
+		std::size_t main_at = 0;
+		bool companion_hit = false;
+		std::string companion_value;
+		std::uint64_t companion_cas = 0;
 	};
 	struct Connection {
 		enum class State : std::uint8_t { closed, connecting, open };
@@ -154,8 +171,10 @@ private:
 		std::string error;
 	};
 
+	// `anchor`: the key whose server gets the request (the key itself, or the account
+	// record's key for the items placed with it).
 	template <typename Encode>
-	void request(Op op, std::string_view key, StoreWaiter &waiter, Encode &&encode);
+	void request(Op op, std::string_view anchor, StoreWaiter &waiter, Encode &&encode);
 	std::string message(Op op, std::string_view key, std::string_view detail) const;
 	void fail_later(StoreWaiter &waiter, Op op, std::string_view key, std::string_view detail);
 
@@ -186,6 +205,7 @@ private:
 	std::chrono::milliseconds timeout_;
 	std::chrono::seconds retry_;
 	IoHooks hooks_;
+	Now now_;
 	std::vector<Connection> connections_; // by server position; never resized
 	std::deque<Queued> queued_;
 	// after(): equal times in call order.

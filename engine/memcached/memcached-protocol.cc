@@ -72,6 +72,20 @@ void append_delete(std::string &out, std::string_view key, std::uint32_t opaque)
 	out.append(key);
 }
 
+void append_getq(std::string &out, std::string_view key, std::uint32_t opaque)
+{
+	put_header(out, op_getq, key.size(), 0, key.size(), opaque, 0);
+	out.append(key);
+}
+
+void append_append(std::string &out, std::string_view key, std::string_view value,
+		   std::uint32_t opaque)
+{
+	put_header(out, op_append, key.size(), 0, key.size() + value.size(), opaque, 0);
+	out.append(key);
+	out.append(value);
+}
+
 std::string_view request_key(std::string_view request)
 {
 	if (request.size() < header_size)

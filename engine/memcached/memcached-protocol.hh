@@ -27,6 +27,8 @@ enum Opcode : std::uint8_t {
 	op_set = 0x01,
 	op_add = 0x02,
 	op_delete = 0x04,
+	op_getq = 0x09,   // quiet: no answer on a miss
+	op_append = 0x0e,
 };
 
 enum Status : std::uint16_t {
@@ -44,6 +46,12 @@ void append_get(std::string &out, std::string_view key, std::uint32_t opaque);
 void append_store(std::string &out, Opcode opcode, std::string_view key, std::string_view value,
 		  std::uint32_t expiration, std::uint64_t cas, std::uint32_t opaque);
 void append_delete(std::string &out, std::string_view key, std::uint32_t opaque);
+// GETQ: answered only on a hit (or an error), so a GET after it on the same connection ends
+// the reply of both: two keys in one round trip, and nothing extra on the wire for a miss.
+void append_getq(std::string &out, std::string_view key, std::uint32_t opaque);
+// APPEND: adds `value` to the end of an existing item (not stored when there is none).
+void append_append(std::string &out, std::string_view key, std::string_view value,
+		   std::uint32_t opaque);
 
 // The key of a request appended by one of the functions above (starting at its header).
 std::string_view request_key(std::string_view request);

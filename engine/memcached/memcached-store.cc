@@ -319,4 +319,92 @@ void MemcachedStore::remove(std::string_view key)
 		fail("delete", key, rc);
 }
 
+VersionedPair MemcachedStore::gets_with(std::string_view key, std::string_view companion)
+{
+	check_suspended("gets", key);
+	memcached_st *memc = memc_.get();
+	const char *keys[] = {key.data(), companion.data()};
+	const std::size_t lengths[] = {key.size(), companion.size()};
+	VersionedPair found;
+	memcached_return_t rc;
+	auto attempt = [&]() {
+		found = VersionedPair{};
+		// Both keys on `key`'s server: GETKQ, GETKQ, NOOP, one round trip.
+		rc = memcached_mget_by_key(memc, key.data(), key.size(), keys, lengths, 2);
+		if (rc != MEMCACHED_SUCCESS)
+			return rc;
+		memcached_result_st *result;
+		while ((result = memcached_fetch_result(memc, &result_->result, &rc)) != nullptr) {
+			const std::string_view got(memcached_result_key_value(result),
+						   memcached_result_key_length(result));
+			Versioned v{std::string(memcached_result_value(result), memcached_result_length(result)),
+				    memcached_result_cas(result)};
+			if (got == key)
+				found.first = std::move(v);
+			else if (got == companion)
+				found.second = std::move(v);
+		}
+		return rc == MEMCACHED_NOTFOUND ? MEMCACHED_END : rc;
+	};
+	int attempts = 0;
+	while (attempt() != MEMCACHED_END) {
+		if (!again(rc, key, attempts))
+			fail("gets", key, rc);
+	}
+	return found;
+}
+
+bool MemcachedStore::add_with(std::string_view anchor, std::string_view key, std::string_view value,
+			      std::time_t expires)
+{
+	check_suspended("add", anchor);
+	memcached_return_t rc;
+	int attempts = 0;
+	do {
+		rc = memcached_add_by_key(memc_.get(), anchor.data(), anchor.size(), key.data(), key.size(),
+					  value.data(), value.size(), memcached_expiration(expires), 0);
+	} while (rc != MEMCACHED_SUCCESS && again(rc, anchor, attempts));
+	switch (rc) {
+	case MEMCACHED_SUCCESS:
+		return true;
+	case MEMCACHED_DATA_EXISTS:
+	case MEMCACHED_NOTSTORED:
+		return false;
+	default:
+		fail("add", key, rc);
+	}
+}
+
+bool MemcachedStore::append_with(std::string_view anchor, std::string_view key, std::string_view value)
+{
+	check_suspended("append", anchor);
+	memcached_return_t rc;
+	int attempts = 0;
+	do {
+		rc = memcached_append_by_key(memc_.get(), anchor.data(), anchor.size(), key.data(),
+					     key.size(), value.data(), value.size(), 0, 0);
+	} while (rc != MEMCACHED_SUCCESS && again(rc, anchor, attempts));
+	switch (rc) {
+	case MEMCACHED_SUCCESS:
+		return true;
+	case MEMCACHED_NOTSTORED: // no item to append to
+	case MEMCACHED_NOTFOUND:
+		return false;
+	default:
+		fail("append", key, rc);
+	}
+}
+
+void MemcachedStore::remove_with(std::string_view anchor, std::string_view key)
+{
+	check_suspended("delete", anchor);
+	memcached_return_t rc;
+	int attempts = 0;
+	do {
+		rc = memcached_delete_by_key(memc_.get(), anchor.data(), anchor.size(), key.data(), key.size(), 0);
+	} while (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND && again(rc, anchor, attempts));
+	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
+		fail("delete", key, rc);
+}
+
 } // namespace account_guard

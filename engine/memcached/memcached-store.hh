@@ -54,6 +54,11 @@ public:
 	void set(std::string_view key, std::string_view value, std::time_t expires) override;
 	bool add(std::string_view key, std::string_view value, std::time_t expires) override;
 	void remove(std::string_view key) override;
+	VersionedPair gets_with(std::string_view key, std::string_view companion) override;
+	bool add_with(std::string_view anchor, std::string_view key, std::string_view value,
+		      std::time_t expires) override;
+	bool append_with(std::string_view anchor, std::string_view key, std::string_view value) override;
+	void remove_with(std::string_view anchor, std::string_view key) override;
 	bool same_server(std::string_view a, std::string_view b) override;
 	std::size_t server_count() const override { return server_count_; }
 

@@ -27,6 +27,10 @@ struct StoreReply {
 	std::uint64_t cas = 0;  // hit
 	std::string_view error; // failed: what failed, naming the operation, key and server;
 				// valid only during on_reply
+	// gets_with: the companion's item (status is the key's own). Valid only during on_reply.
+	bool companion_hit = false;
+	std::string_view companion_value;
+	std::uint64_t companion_cas = 0;
 };
 
 // Whoever waits for an answer. It must outlive its outstanding request.
@@ -57,8 +61,20 @@ public:
 			 StoreWaiter &waiter) = 0;
 	// done (also for a missing key) / failed.
 	virtual void remove(std::string_view key, StoreWaiter &waiter) = 0;
+	// As Store's *_with (the lock item, placed with the account record): gets_with answers
+	// hit / miss for `key` with the companion in companion_*, or failed; add_with stored /
+	// conflict (present) / failed; append_with stored / conflict (absent) / failed;
+	// remove_with done / failed.
+	virtual void gets_with(std::string_view key, std::string_view companion, StoreWaiter &waiter) = 0;
+	virtual void add_with(std::string_view anchor, std::string_view key, std::string_view value,
+			      std::time_t expires, StoreWaiter &waiter) = 0;
+	virtual void append_with(std::string_view anchor, std::string_view key, std::string_view value,
+				 StoreWaiter &waiter) = 0;
+	virtual void remove_with(std::string_view anchor, std::string_view key, StoreWaiter &waiter) = 0;
 	// A timer (backing off after a lost compare-and-swap race): done after `delay`.
 	virtual void after(std::chrono::microseconds delay, StoreWaiter &waiter) = 0;
+	// The monotonic time after() runs on; retry budgets count on it (a test's fake clock).
+	virtual std::chrono::steady_clock::time_point now() = 0;
 
 	// As Store: placement is a pure function of the key and the server list, no I/O.
 	virtual bool same_server(std::string_view a, std::string_view b) = 0;

@@ -24,6 +24,12 @@ struct Versioned {
 	std::uint64_t cas = 0;
 };
 
+// gets_with(): the key's item and its companion's.
+struct VersionedPair {
+	std::optional<Versioned> first;
+	std::optional<Versioned> second;
+};
+
 enum class CasResult { stored, conflict };
 
 class Store {
@@ -47,6 +53,23 @@ public:
 
 	// Deletes the key; a missing key is not an error. One round trip.
 	virtual void remove(std::string_view key) = 0;
+
+	// An account's lock lives in an item of its own, placed on the account record's server
+	// (libmemcached's *_by_key, with the record's key as `anchor`), so that one round trip
+	// reads both and no routine write of the record can touch it: memcached deletes an item
+	// whose replacement it cannot store (out of memory), and the lock item is never
+	// replaced, only added once, appended to and deleted.
+
+	// `key` and `companion` (placed with `key`) in one round trip.
+	virtual VersionedPair gets_with(std::string_view key, std::string_view companion) = 0;
+	// As add(), for `key` placed with `anchor`.
+	virtual bool add_with(std::string_view anchor, std::string_view key, std::string_view value,
+			      std::time_t expires) = 0;
+	// Appends to an existing item placed with `anchor`; false when there is none. A failed
+	// append leaves the item as it was (memcached deletes only on a failed set).
+	virtual bool append_with(std::string_view anchor, std::string_view key, std::string_view value) = 0;
+	// As remove(), for `key` placed with `anchor`.
+	virtual void remove_with(std::string_view anchor, std::string_view key) = 0;
 
 	// Whether two keys live on the same server. Lock replicas are placed on a server other
 	// than the account record's, so that losing any one server loses no lock; a store of

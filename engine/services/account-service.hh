@@ -1,58 +1,41 @@
 #pragma once
-// The store around the pure decisions: read the account record (one memcached item per
-// account: lock, login history, recipient counts), decide, write it back with
-// compare-and-swap, and retry on a conflict so that concurrent logins on different nodes
-// never lose an entry and a lock is set exactly once. Throws StoreError when the store fails;
-// the caller applies fail_mode.
+// The store around the pure decisions: read the account's items (the record — login history,
+// recipient counts — and the lock item placed with it, in one round trip), decide, write the
+// record back with compare-and-swap and retry on a conflict so that concurrent logins on
+// different nodes never lose an entry; the lock is added once, appended to and deleted, never
+// rewritten (lock-item.hh). Throws StoreError when the store fails; the caller applies fail_mode.
 
 #include "account-record.hh"
 #include "event.hh"
 #include "login-policy.hh"
-#include "notification.hh"
+#include "outcomes.hh"
+#include "lock-item.hh"
 #include "settings.hh"
 #include "store.hh"
 #include "sync-async-store.hh"
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace account_guard {
 
-struct LoginResult {
-	Verdict verdict = Verdict::allow;
-	std::vector<Event> events;
-	std::optional<Notification> notification; // this login locked the account and notify is set
-};
-
-struct RcptResult {
-	bool allowed = true;     // every recipient of the call was accepted
-	unsigned accepted = 1;   // how many were: always the first ones (a refused one is not
-				 // counted, so every later one in the same window is refused too)
-	bool locked = false; // refused because the account is locked (check_lock)
-	std::vector<Event> events;
-	// The first refusal in a window, cluster-wide, with notify set.
-	std::optional<Notification> notification;
-};
-
-struct AccountStatus {
-	bool locked = false;
-	std::string reason;
-	std::string since;      // ISO 8601 UTC, empty if not locked
-	std::string networks;   // within the longest ip window
-	std::string countries;  // within the longest country window
-	std::string recipients; // per window, e.g. "12/1h 40/24h"
-};
-
 class AccountService {
 public:
+	using Now = std::function<std::chrono::steady_clock::time_point()>;
+
 	// backoff(attempt) runs after the attempt-th lost compare-and-swap race (from 0); the
-	// default sleeps a little, tests pass a function that does not.
+	// default sleeps a little, tests pass a function that advances their clock. The retry
+	// budgets run on `now`.
 	AccountService(Store &store, std::string key_prefix,
-		       std::function<void(int)> backoff = jittered_backoff)
+		       std::function<void(int)> backoff = jittered_backoff,
+		       Now now = std::chrono::steady_clock::now)
 		: store_(store), key_prefix_(std::move(key_prefix)), backoff_(std::move(backoff)),
-		  sync_(store_, [this](std::chrono::microseconds) { backoff_(++waits_); }) {}
+		  now_(std::move(now)),
+		  sync_(store_, [this](std::chrono::microseconds) { backoff_(++waits_); }, now_) {}
 
 	// sync_'s wait function refers to this object.
 	AccountService(const AccountService &) = delete;
@@ -60,45 +43,61 @@ public:
 
 	static void jittered_backoff(int attempt);
 
-	// Budget: one read, plus one compare-and-swap when something changed (more only when
-	// another node wrote the same account in between).
+	// Budget: one read (record and lock item together), plus one write when something
+	// changed (more only when another node wrote the same account in between).
 	LoginResult login(const Settings &settings, const LoginInput &login);
 
-	// Budget: one read and one compare-and-swap of the account's one item; a refused
-	// recipient costs one read (plus, the first time in a window, the notification marker).
+	// Budget: one read and one compare-and-swap of the account record; a refused recipient
+	// costs one read (plus, the first time in a window, the notification marker).
 	// check_lock (the submission glue: every RCPT): refuse if the account got locked after
-	// this session logged in — free, the same read holds the lock. A missing record costs
-	// one more read when there is a lock replica to consult (two or more servers).
+	// this session logged in — free, the same read holds the lock item. A missing record and
+	// lock cost one more read when there is a lock replica to consult (two or more servers),
+	// and so does a locked account.
 	// `count` recipients of one session are decided in order with that one read and write
-	// (pipelined RCPTs): the same verdicts as `count` calls, for the round trips of one.
+	// (pipelined RCPTs, decide_rcpt_batch): the same verdicts as `count` calls.
 	RcptResult rcpt(const Settings &settings, std::string_view user, std::uint32_t now,
 			bool check_lock = false, unsigned count = 1);
 
+	// With the account's server unreachable, the replica still tells whether it is locked.
 	AccountStatus status(const Settings &settings, std::string_view user, std::uint32_t now);
+	// Locks with add: an existing lock (its time, reason, fingerprint) is never replaced.
 	std::vector<Event> lock(std::string_view user, std::string_view reason, std::uint32_t now);
 	// Lifts the lock and forgets the login history; the recipient counts stay (rewritten with
-	// compare-and-swap, expiring as record_expiry() says) unless reset_recipients.
+	// compare-and-swap, expiring as record_expiry() says) unless reset_recipients. With the
+	// account's server unreachable, the lock is lifted through its replica.
 	std::vector<Event> unlock(const Settings &settings, std::string_view user, bool reset_recipients,
 				  std::uint32_t now);
 
 private:
-	// The key of the lock replica: on a server other than `primary`'s, or empty when the
-	// store has only one server.
-	std::string replica_key(const std::string &primary, std::string_view user);
-	// The lock held by the replica, if any.
-	std::optional<Lock> read_replica(const std::string &replica, std::string_view user);
-	// Writes / removes the replica; a failure is reported, never thrown: the primary record
-	// already holds the truth, the replica only guards against losing its server.
-	void write_replica(const std::string &replica, const Lock &lock, std::string_view user,
-			   std::vector<Event> &events);
-	void remove_replica(const std::string &replica, std::string_view user, std::vector<Event> &events);
+	struct Keys {
+		std::string record;
+		std::string lock;
+		std::string replica; // empty with one server
+	};
+	// One account's items as read.
+	struct Items {
+		bool exists = false;       // the record's item
+		std::uint64_t cas = 0;     // of the record's item
+		std::optional<AccountRecord> record; // its lock is always empty: see `lock`
+		std::optional<Lock> lock;  // from the lock item, an old record, or the replica
+		bool stale_lock = false;   // the replica says the lock item's lock was lifted
+	};
 
-	std::optional<AccountRecord> read(const std::optional<Versioned> &stored, std::string_view user,
-					  std::vector<Event> &events);
+	Keys keys(std::string_view user);
+	// Reads the record and the lock item; the replica too when both are missing or the
+	// account is locked (like a login). Throws StoreError.
+	Items read_items(const Keys &keys, std::string_view user, std::vector<Event> &events);
+	// The replica's item, or nothing (also when it cannot be read).
+	std::optional<LockItem> read_replica(const Keys &keys);
+	// A replica failure is reported, never thrown: the lock item holds the truth, the
+	// replica only guards against losing its server.
+	void write_replica(const Keys &keys, const std::string &value, std::string_view user,
+			   std::string_view what, std::vector<Event> &events);
 
 	Store &store_;
 	std::string key_prefix_;
 	std::function<void(int)> backoff_;
+	Now now_;
 	// login() runs the asynchronous login over this, kept so that its queue is not
 	// allocated anew for every login; waits_ counts the login's backoffs.
 	SyncAsyncStore sync_;

@@ -5,7 +5,7 @@ namespace account_guard {
 template <typename Operation>
 void SyncAsyncStore::answer(StoreWaiter &waiter, Operation &&operation)
 {
-	Answer a{&waiter, StoreReply::Status::failed, std::string(), 0};
+	Answer a{&waiter, StoreReply::Status::failed, std::string(), 0, std::nullopt};
 	try {
 		operation(a);
 	} catch (const StoreError &e) {
@@ -54,6 +54,45 @@ void SyncAsyncStore::remove(std::string_view key, StoreWaiter &waiter)
 	});
 }
 
+void SyncAsyncStore::gets_with(std::string_view key, std::string_view companion, StoreWaiter &waiter)
+{
+	answer(waiter, [&](Answer &a) {
+		VersionedPair found = store_.gets_with(key, companion);
+		a.status = found.first ? StoreReply::Status::hit : StoreReply::Status::miss;
+		if (found.first) {
+			a.value = std::move(found.first->value);
+			a.cas = found.first->cas;
+		}
+		a.companion = std::move(found.second);
+	});
+}
+
+void SyncAsyncStore::add_with(std::string_view anchor, std::string_view key, std::string_view value,
+			      std::time_t expires, StoreWaiter &waiter)
+{
+	answer(waiter, [&](Answer &a) {
+		a.status = store_.add_with(anchor, key, value, expires) ? StoreReply::Status::stored
+									  : StoreReply::Status::conflict;
+	});
+}
+
+void SyncAsyncStore::append_with(std::string_view anchor, std::string_view key, std::string_view value,
+				 StoreWaiter &waiter)
+{
+	answer(waiter, [&](Answer &a) {
+		a.status = store_.append_with(anchor, key, value) ? StoreReply::Status::stored
+								  : StoreReply::Status::conflict;
+	});
+}
+
+void SyncAsyncStore::remove_with(std::string_view anchor, std::string_view key, StoreWaiter &waiter)
+{
+	answer(waiter, [&](Answer &a) {
+		store_.remove_with(anchor, key);
+		a.status = StoreReply::Status::done;
+	});
+}
+
 void SyncAsyncStore::after(std::chrono::microseconds delay, StoreWaiter &waiter)
 {
 	answer(waiter, [&](Answer &a) {
@@ -74,6 +113,11 @@ void SyncAsyncStore::run()
 			reply.error = a.value;
 		else
 			reply.value = a.value;
+		if (a.companion) {
+			reply.companion_hit = true;
+			reply.companion_value = a.companion->value;
+			reply.companion_cas = a.companion->cas;
+		}
 		a.waiter->on_reply(reply);
 	}
 }

@@ -11,9 +11,31 @@ void MemoryStore::check_available()
 
 void MemoryStore::check_available(std::string_view key)
 {
+	check_server(server_of(key));
+}
+
+void MemoryStore::check_server(unsigned int server)
+{
 	check_available();
-	if (down_[server_of(key)])
-		throw StoreError("memory store: server " + std::to_string(server_of(key)) + " down (simulated)");
+	if (down_[server])
+		throw StoreError("memory store: server " + std::to_string(server) + " down (simulated)");
+}
+
+void MemoryStore::check_memory(std::string_view key, bool unlink)
+{
+	if (!full_)
+		return;
+	if (unlink) {
+		last_ = nullptr;
+		items_.erase(key_buffer(key));
+	}
+	throw StoreError("memory store: SERVER_ERROR out of memory storing object (simulated)");
+}
+
+void MemoryStore::store(std::string_view key, std::string_view value, std::time_t expires,
+			unsigned int server)
+{
+	items_[std::string(key)] = Item{std::string(value), next_cas_++, expires, server};
 }
 
 unsigned int MemoryStore::server_of(std::string_view key) const
@@ -32,7 +54,7 @@ void MemoryStore::wipe_server(unsigned int server)
 {
 	last_ = nullptr;
 	for (auto it = items_.begin(); it != items_.end();) {
-		if (server_of(it->first) == server)
+		if (it->second.server == server)
 			it = items_.erase(it);
 		else
 			++it;
@@ -85,13 +107,14 @@ CasResult MemoryStore::compare_and_swap(std::string_view key, std::string_view v
 	} else if (item == nullptr || item->cas != cas) {
 		return CasResult::conflict;
 	}
+	check_memory(key, item != nullptr);
 	if (item != nullptr) {
 		// In place: no second lookup, and the value's buffer is reused.
 		item->value.assign(value.data(), value.size());
 		item->cas = next_cas_++;
 		item->expires = expires;
 	} else {
-		items_[std::string(key)] = Item{std::string(value), next_cas_++, expires};
+		store(key, value, expires, server_of(key));
 	}
 	return CasResult::stored;
 }
@@ -99,21 +122,57 @@ CasResult MemoryStore::compare_and_swap(std::string_view key, std::string_view v
 void MemoryStore::set(std::string_view key, std::string_view value, std::time_t expires)
 {
 	check_available(key);
-	items_[std::string(key)] = Item{std::string(value), next_cas_++, expires};
+	check_memory(key, true);
+	store(key, value, expires, server_of(key));
 }
 
 bool MemoryStore::add(std::string_view key, std::string_view value, std::time_t expires)
 {
-	check_available(key);
-	if (find_live(key) != nullptr)
-		return false;
-	items_[std::string(key)] = Item{std::string(value), next_cas_++, expires};
-	return true;
+	return add_with(key, key, value, expires);
 }
 
 void MemoryStore::remove(std::string_view key)
 {
+	remove_with(key, key);
+}
+
+VersionedPair MemoryStore::gets_with(std::string_view key, std::string_view companion)
+{
 	check_available(key);
+	VersionedPair found;
+	if (Item *item = find_live(key))
+		found.first = Versioned{item->value, item->cas};
+	if (Item *item = find_live(companion))
+		found.second = Versioned{item->value, item->cas};
+	return found;
+}
+
+bool MemoryStore::add_with(std::string_view anchor, std::string_view key, std::string_view value,
+			   std::time_t expires)
+{
+	check_available(anchor);
+	if (find_live(key) != nullptr)
+		return false;
+	check_memory(key, false);
+	store(key, value, expires, server_of(anchor));
+	return true;
+}
+
+bool MemoryStore::append_with(std::string_view anchor, std::string_view key, std::string_view value)
+{
+	check_available(anchor);
+	Item *item = find_live(key);
+	if (item == nullptr)
+		return false;
+	check_memory(key, false);
+	item->value.append(value.data(), value.size());
+	item->cas = next_cas_++;
+	return true;
+}
+
+void MemoryStore::remove_with(std::string_view anchor, std::string_view key)
+{
+	check_available(anchor);
 	last_ = nullptr;
 	items_.erase(key_buffer(key));
 }

@@ -24,6 +24,11 @@ public:
 	void set(std::string_view key, std::string_view value, std::time_t expires) override;
 	bool add(std::string_view key, std::string_view value, std::time_t expires) override;
 	void remove(std::string_view key) override;
+	VersionedPair gets_with(std::string_view key, std::string_view companion) override;
+	bool add_with(std::string_view anchor, std::string_view key, std::string_view value,
+		      std::time_t expires) override;
+	bool append_with(std::string_view anchor, std::string_view key, std::string_view value) override;
+	void remove_with(std::string_view anchor, std::string_view key) override;
 	bool same_server(std::string_view a, std::string_view b) override;
 	std::size_t server_count() const override { return servers_; }
 
@@ -32,6 +37,12 @@ public:
 	void set_server_down(unsigned int server, bool down) { down_.at(server) = down; }
 	// Forgets every key on that server, as a memcached restart does.
 	void wipe_server(unsigned int server);
+
+	// Out of memory, as memcached run with -M when full: every write that needs memory
+	// throws StoreError, and a set or compare-and-swap of an existing key also deletes it
+	// (memcached unlinks an item whose replacement it cannot store); an append leaves its
+	// item as it was; reads and deletes work.
+	void set_full(bool full) { full_ = full; }
 
 	// Every call throws StoreError while unavailable.
 	void set_unavailable(bool unavailable) { unavailable_ = unavailable; }
@@ -47,9 +58,14 @@ private:
 		std::string value;
 		std::uint64_t cas;
 		std::time_t expires;
+		unsigned int server; // of the key, or of its anchor (*_with)
 	};
+	void store(std::string_view key, std::string_view value, std::time_t expires, unsigned int server);
+	// Full: throws, after deleting `key` if `unlink` (a failed set).
+	void check_memory(std::string_view key, bool unlink);
 	Item *find_live(std::string_view key);
 	void check_available(std::string_view key);
+	void check_server(unsigned int server);
 	// Lookups reuse this buffer: the engine benchmark measures the engine, not malloc.
 	const std::string &key_buffer(std::string_view key);
 	void check_available();
@@ -63,6 +79,7 @@ private:
 	std::string key_buffer_;
 	std::uint64_t next_cas_ = 1;
 	bool unavailable_ = false;
+	bool full_ = false;
 	unsigned int servers_;
 	std::vector<bool> down_;
 	std::function<void()> before_cas_;

@@ -166,7 +166,8 @@ private:
 // A memcached child process on 127.0.0.1 (never any other address), killed by the destructor.
 class MemcachedProcess {
 public:
-	MemcachedProcess()
+	// `options` replace the default memory size ("-m 64"), e.g. {"-m", "4", "-M"}.
+	explicit MemcachedProcess(std::vector<std::string> options = {"-m", "64"}) : options_(std::move(options))
 	{
 		// The one case for a skip: the tool is absent (meson reads exit status 77 so).
 		if (access(memcached_path, X_OK) != 0) {
@@ -200,13 +201,16 @@ public:
 			int null = open("/dev/null", O_RDWR);
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
+			std::vector<const char *> argv = {"memcached", "-l", "127.0.0.1", "-p", port.c_str(), "-U", "0"};
+			for (const std::string &o : options_)
+				argv.push_back(o.c_str());
 			// memcached refuses to run as root without -u.
-			if (geteuid() == 0)
-				execl(memcached_path, "memcached", "-l", "127.0.0.1", "-p", port.c_str(),
-				      "-U", "0", "-m", "64", "-u", "nobody", nullptr);
-			else
-				execl(memcached_path, "memcached", "-l", "127.0.0.1", "-p", port.c_str(),
-				      "-U", "0", "-m", "64", nullptr);
+			if (geteuid() == 0) {
+				argv.push_back("-u");
+				argv.push_back("nobody");
+			}
+			argv.push_back(nullptr);
+			execv(memcached_path, const_cast<char *const *>(argv.data()));
 			_exit(127);
 		}
 		pid_ = pid;
@@ -253,6 +257,7 @@ public:
 	}
 
 private:
+	std::vector<std::string> options_;
 	std::uint16_t port_ = 0;
 	pid_t pid_ = -1;
 };

@@ -106,8 +106,9 @@ TEST_CASE("account-service: admin lock and unlock")
 	CHECK(st.locked);
 	CHECK(st.reason == "spam complaint #123");
 	CHECK(f.login("alice", net(1)).verdict == Verdict::refuse);
-	// A lock has no expiry.
-	CHECK(f.store.expiry_of(account_key("ag:", KeyKind::account, "alice")) == 0);
+	// A lock has no expiry: its own item, apart from the record that expires with its windows.
+	CHECK(f.store.expiry_of(account_key("ag:", KeyKind::lock, "alice")) == 0);
+	CHECK(f.store.expiry_of(account_key("ag:", KeyKind::account, "alice")) != 0);
 
 	events = f.service.unlock(f.s, "alice", false, static_cast<std::uint32_t>(f.now));
 	REQUIRE(events.size() == 1);
@@ -298,7 +299,7 @@ struct Cluster {
 			if (server != primary()) {
 				// The replica is the one lock key of alice's on another server.
 				for (int i = 0; i < 32; i++) {
-					std::string base = account_key("ag:", KeyKind::lock, "alice");
+					std::string base = account_key("ag:", KeyKind::lock_replica, "alice");
 					std::string key = i == 0 ? base : base + "." + std::to_string(i);
 					if (store.server_of(key) != primary() && store.gets(key))
 						return store.server_of(key);
@@ -321,7 +322,7 @@ TEST_CASE("account-service: a lock survives a restart of the account record's se
 	c.store.wipe_server(c.primary());
 	CHECK(c.locked());
 	CHECK(c.login("192.0.2.1") == Verdict::refuse);
-	// ...and is written back into a fresh account record.
+	// ...and is written back into a fresh lock item.
 	c.store.wipe_server(c.replica());
 	CHECK(c.login("192.0.2.1") == Verdict::refuse);
 }
@@ -446,7 +447,7 @@ TEST_CASE("account-service: one item per account holds lock, history and recipie
 	CHECK(f.store.expiry_of(key) == f.now + 2 * 86400);
 }
 
-TEST_CASE("account-service: a locked record keeps its lock and no expiry when a RCPT counts")
+TEST_CASE("account-service: a RCPT that counts leaves the lock item alone")
 {
 	Fixture f;
 	auto now = [&] { return static_cast<std::uint32_t>(f.now); };
@@ -455,7 +456,8 @@ TEST_CASE("account-service: a locked record keeps its lock and no expiry when a 
 	f.service.lock("alice", "phished", now());
 	// A session that logged in before the lock, past the first RCPT of its transaction.
 	CHECK(f.service.rcpt(f.s, "alice", now(), false).allowed);
-	CHECK(f.store.expiry_of(key) == 0);
+	CHECK(f.store.expiry_of(account_key("ag:", KeyKind::lock, "alice")) == 0);
+	CHECK(f.store.expiry_of(key) == f.now + 86400 + 60); // the record expires as ever
 	AccountStatus st = f.service.status(f.s, "alice", now());
 	CHECK(st.locked);
 	CHECK(st.reason == "phished");
@@ -543,10 +545,179 @@ TEST_CASE("account-service: a RCPT after the record's server restarted does not 
 	RcptResult r = c.service.rcpt(c.s, "alice", static_cast<std::uint32_t>(c.now), true);
 	CHECK_FALSE(r.allowed);
 	CHECK(r.locked);
-	// ...and a later RCPT writes the record with the lock in it, so the next login (which
-	// reads the replica only when the record is missing) still finds it.
+	// ...and puts the lock item back, so that a later RCPT writing the record cannot hide it
+	// from the next login (which reads the replica only when record and lock are missing).
 	CHECK(c.service.rcpt(c.s, "alice", static_cast<std::uint32_t>(c.now), false).allowed);
-	CHECK(c.store.expiry_of(account_key("ag:", KeyKind::account, "alice")) == 0);
+	CHECK(c.store.expiry_of(account_key("ag:", KeyKind::lock, "alice")) == 0);
 	c.store.wipe_server(c.replica());
 	CHECK(c.login("192.0.2.1") == Verdict::refuse);
+}
+
+// ---- a lock is never lost by a routine write (memcached -M, full; a server unreachable)
+
+TEST_CASE("account-service: a full store refuses a locked account's logins and keeps the lock")
+{
+	Fixture f;
+	f.login("alice", net(1));
+	f.service.lock("alice", "phished, ticket 4711", static_cast<std::uint32_t>(f.now));
+	f.store.set_full(true);
+	// The first login would append the password's fingerprint (it cannot: out of memory) and
+	// record nothing: refused all the same, and reported.
+	LoginResult r = f.login("alice", net(2));
+	CHECK(r.verdict == Verdict::refuse);
+	CHECK(std::any_of(r.events.begin(), r.events.end(), [](const Event &e) {
+		return std::string(e.name) == "account_guard_backend_failed" &&
+		       e.message.find("fingerprint could not be stored") != std::string::npos;
+	}));
+	for (int i = 3; i < 8; i++)
+		CHECK(f.login("alice", net(i)).verdict == Verdict::refuse);
+	f.store.set_full(false);
+	AccountStatus st = f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(st.locked);
+	CHECK(st.reason == "phished, ticket 4711");
+	CHECK(f.login("alice", net(1)).verdict == Verdict::refuse);
+}
+
+TEST_CASE("account-service: a login-set lock survives a full store deleting the account record")
+{
+	Fixture f;
+	for (int i = 1; i <= 3; i++)
+		f.login("alice", net(i));
+	REQUIRE(f.login("alice", net(4)).verdict == Verdict::refuse);
+	f.store.set_full(true);
+	// A RCPT's compare-and-swap of the record fails, and memcached deletes the record...
+	f.s.recipient_limit = parse_limit_list("n", "100/1h");
+	CHECK_THROWS_AS(f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now)), StoreError);
+	CHECK_FALSE(f.store.expiry_of(account_key("ag:", KeyKind::account, "alice")));
+	// ...but not the lock item.
+	CHECK(f.login("alice", net(1)).verdict == Verdict::refuse);
+	CHECK(f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now)).locked);
+}
+
+TEST_CASE("account-service: locking an account that is locked keeps the original lock")
+{
+	Fixture f;
+	for (int i = 1; i <= 3; i++)
+		f.login("alice", net(i));
+	REQUIRE(f.login("alice", net(4)).verdict == Verdict::refuse);
+	const AccountStatus before = f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	const std::string lock_key = account_key("ag:", KeyKind::lock, "alice");
+	const std::string item = f.store.gets(lock_key)->value;
+	f.now += 600;
+	auto events = f.service.lock("alice", "second opinion", static_cast<std::uint32_t>(f.now));
+	REQUIRE(events.size() == 1);
+	CHECK(events[0].reason == "already locked");
+	const AccountStatus after = f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(after.reason == before.reason);
+	CHECK(after.since == before.since);
+	CHECK(f.store.gets(lock_key)->value == item); // fingerprint included
+	// The thief's password still does not unlock it, a changed one does.
+	CHECK(f.login("alice", net(1)).verdict == Verdict::refuse);
+	CHECK(f.login("alice", net(1), "pw-two").verdict == Verdict::allow);
+}
+
+TEST_CASE("account-service: unlock -R forgets the notification marker")
+{
+	Fixture f;
+	f.s.recipient_limit = parse_limit_list("n", "1/1h");
+	f.s.notify = "postmaster@example.com";
+	const auto now = static_cast<std::uint32_t>(f.now);
+	CHECK(f.service.rcpt(f.s, "alice", now).allowed);
+	CHECK(f.service.rcpt(f.s, "alice", now).notification);
+	CHECK_FALSE(f.service.rcpt(f.s, "alice", now).notification); // one per window
+	f.service.unlock(f.s, "alice", false, now);
+	CHECK_FALSE(f.service.rcpt(f.s, "alice", now).notification); // counts and marker kept
+	f.service.unlock(f.s, "alice", true, now);
+	CHECK(f.service.rcpt(f.s, "alice", now).allowed);
+	CHECK(f.service.rcpt(f.s, "alice", now).notification); // a new incident
+}
+
+TEST_CASE("account-service: with the record's server down an administrator sees and lifts the lock")
+{
+	Cluster c;
+	c.lock_by_logins();
+	const unsigned int primary = c.primary();
+	c.store.set_server_down(primary, true);
+	// The replica keeps refusing the account...
+	CHECK(c.login("192.0.2.1") == Verdict::refuse);
+	AccountStatus st = c.service.status(c.s, "alice", static_cast<std::uint32_t>(c.now));
+	CHECK(st.locked);
+	CHECK(st.reason.find("3 networks within 1h") == 0);
+	// ...and an unlock lifts it through the replica.
+	auto events = c.service.unlock(c.s, "alice", false, static_cast<std::uint32_t>(c.now));
+	REQUIRE(events.size() == 1);
+	CHECK(events[0].message.find("through its lock replica") != std::string::npos);
+	CHECK_FALSE(c.service.status(c.s, "alice", static_cast<std::uint32_t>(c.now)).locked);
+	CHECK_THROWS_AS(c.service.login(c.s, LoginInput{"alice", "smtp", parse_ip("192.0.2.1"), "pw-one",
+							 static_cast<std::uint32_t>(c.now), {}, {}, 9, true}),
+			StoreError); // no lock to enforce: fail_mode decides
+	// The server comes back with the old lock item: the first login deletes it and the
+	// thief's history with it.
+	c.now += 60;
+	c.store.set_server_down(primary, false);
+	CHECK(c.login("192.0.2.1") == Verdict::allow);
+	CHECK_FALSE(c.store.gets(account_key("ag:", KeyKind::lock, "alice")));
+	st = c.service.status(c.s, "alice", static_cast<std::uint32_t>(c.now));
+	CHECK_FALSE(st.locked);
+	CHECK(st.networks == "192.0.2.0/24");
+	CHECK(c.login("198.51.100.1") == Verdict::allow);
+}
+
+TEST_CASE("account-service: a password change marks the replica lifted before the lock item goes")
+{
+	Cluster c;
+	c.lock_by_logins();
+	std::vector<std::string> order;
+	const std::string replica_key = [&] {
+		for (int i = 0; i < 32; i++) {
+			std::string base = account_key("ag:", KeyKind::lock_replica, "alice");
+			std::string key = i == 0 ? base : base + "." + std::to_string(i);
+			if (c.store.gets(key))
+				return key;
+		}
+		return std::string();
+	}();
+	REQUIRE_FALSE(replica_key.empty());
+	CHECK(c.login("192.0.2.1", "pw-two") == Verdict::allow);
+	LockItem replica = decode_lock(c.store.gets(replica_key)->value);
+	CHECK(replica.lifted);
+	CHECK_FALSE(c.store.gets(account_key("ag:", KeyKind::lock, "alice")));
+	// The record and the lock lost with their server: the tombstone brings no lock back.
+	c.store.wipe_server(c.primary());
+	CHECK(c.login("198.51.100.1", "pw-two") == Verdict::allow);
+}
+
+// ---- retry budgets on an injected clock
+
+TEST_CASE("account-service: a login that keeps losing races gives up after the budget, on the injected clock")
+{
+	std::time_t now = 1790000000;
+	MemoryStore store{[&] { return now; }};
+	auto fake = std::chrono::steady_clock::time_point{};
+	int backoffs = 0;
+	AccountService service{store, "ag:",
+			       [&](int) {
+				       backoffs++;
+				       fake += std::chrono::milliseconds(300); // no sleeping
+			       },
+			       [&] { return fake; }};
+	Settings s = parse_settings([](const char *) -> const char * { return nullptr; });
+	LoginInput in{"alice", "smtp", parse_ip("192.0.2.1"), "pw", static_cast<std::uint32_t>(now), {}, {}, 1, true};
+	service.login(s, in);
+	// Every compare-and-swap finds the record changed by another node.
+	std::function<void()> rewrite = [&] {
+		store.set(account_key("ag:", KeyKind::account, "alice"), store.gets(account_key("ag:", KeyKind::account, "alice"))->value, 0);
+		store.set_before_cas(rewrite);
+	};
+	store.set_before_cas(rewrite);
+	const std::string other = "198.51.100.1";
+	in.ip = parse_ip(other);
+	CHECK_THROWS_WITH(service.login(s, in), Catch::Contains("kept changing during 2 seconds"));
+	// The first retry is at once, then one back-off per attempt until 2 s had passed.
+	CHECK(backoffs == 7);
+	// The same budget for a RCPT.
+	s.recipient_limit = parse_limit_list("n", "10/1h");
+	backoffs = 0;
+	CHECK_THROWS_WITH(service.rcpt(s, "alice", static_cast<std::uint32_t>(now)), Catch::Contains("kept changing"));
+	CHECK(backoffs == 7);
 }

@@ -43,7 +43,9 @@ struct Account {
 			in.country = parse_country(*country);
 		in.asn = asn;
 		LoginDecision d = decide_login(s, stored, in);
-		if (d.write) {
+		// What the login operation stores: the record when its history changed, the lock
+		// item when the lock changed (set, learned a fingerprint, lifted).
+		if (d.write || d.learned_fingerprint) {
 			stored = d.record;
 			writes++;
 		}
@@ -91,7 +93,8 @@ TEST_CASE("login-policy: the 11th network within an hour locks with 10/1h and is
 	CHECK(a.stored->lock->since == t0 + 700);
 	CHECK(a.stored->lock->reason.find("11 networks within 1h (limit 10/1h)") == 0);
 	CHECK(a.stored->lock->reason.find("198.51.10.0/24") != std::string::npos);
-	CHECK(d.expires == 0); // locks never expire
+	CHECK(d.locked_now);
+	CHECK(d.expires == record_expiry(a.s, t0 + 700)); // the record; the lock item never expires
 	const Event &locked = event(d, "account_guard_account_locked");
 	CHECK(locked.limit == "10/1h");
 	CHECK(locked.window == "1h");
@@ -244,7 +247,8 @@ TEST_CASE("login-policy: an administrator's lock learns the password from the ne
 	// First login after the admin lock: refused, and the fingerprint is stored.
 	LoginDecision d = a.login(nth_net(1), t0 + 10);
 	CHECK(d.verdict == Verdict::refuse);
-	CHECK(d.write);
+	CHECK(d.learned_fingerprint);
+	CHECK_FALSE(d.write); // the lock item learns it (append); the history is not touched
 	CHECK(a.stored->lock->has_fingerprint);
 	CHECK(a.login(nth_net(1), t0 + 20).verdict == Verdict::refuse);
 	a.password = "changed after the admin lock";
