@@ -606,10 +606,16 @@ class Dovecot:
         """Rewrites the configuration (after changing settings) and reloads Dovecot."""
         with open(self.config_path, "w") as f:
             f.write(self.config_text())
+        reloads = self.log().count("SIGHUP received")
         code, out, err = self.doveadm("reload")
         if code != 0:
             raise RuntimeError(f"doveadm reload failed: {out}{err}")
-        time.sleep(0.3)
+        # Done when the master says it reloaded and its listeners answer again.
+        wait_until(lambda: self.log().count("SIGHUP received") > reloads, 30,
+                   what="Dovecot's master to log the reload")
+        wait_for_port(self.imap_port, proc=self.master_proc, what="dovecot imap-login")
+        wait_for_port(self.submission_port, proc=self.master_proc,
+                      what="dovecot submission-login")
 
     def stop(self):
         """Stops the master and waits until every Dovecot process of this instance is gone."""

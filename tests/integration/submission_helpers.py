@@ -247,9 +247,10 @@ class SmtpClient:
         self.quit()
 
 
-def session(dovecot, user, password, rip="192.0.2.10"):
-    """An authenticated submission session (SmtpClient) as user, from client address rip."""
-    client = SmtpClient(dovecot.submission_port)
+def session(dovecot, user, password, rip="192.0.2.10", timeout=30):
+    """An authenticated submission session (SmtpClient) as user, from client address rip;
+    timeout: how long a reply may take (socket timeout)."""
+    client = SmtpClient(dovecot.submission_port, timeout=timeout)
     try:
         return client.login(user, password, rip)
     except BaseException:
