@@ -71,10 +71,12 @@ def make_dovecot(request, memcached):
     failed = any(getattr(request.node, "rep_" + w, None) is not None and
                  getattr(request.node, "rep_" + w).failed for w in ("setup", "call"))
     for d in instances:
-        if failed:
+        # A sandbox that failed to start removed its directory (run is None); its start-up
+        # error, which the failure shows, already carries the log tail.
+        if failed and d.run:
             print(f"\n----- {d.log_path} (last 80 lines) -----\n{d.log_tail(80)}")
             print(f"----- {d.config_path} -----\n{open(d.config_path).read()}"
-                  if d.run and os.path.exists(d.config_path) else "")
+                  if os.path.exists(d.config_path) else "")
         d.cleanup()
 
 

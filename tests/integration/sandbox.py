@@ -80,7 +80,26 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for_port(port, timeout=10.0, proc=None, what="service"):
+def wait_until(condition, timeout=30.0, interval=0.05, what=None):
+    """Polls condition() until it returns something true and returns that; after timeout
+    seconds returns its last (false) result, or raises AssertionError naming `what` if given.
+
+    The one polling helper of the tests: wait for the state a test needs, never for a fixed
+    time. Deadlines are generous (a loaded 2-core machine stalls for seconds); a condition
+    that holds returns at once, so a generous deadline costs nothing when things work."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            if what is not None:
+                raise AssertionError(f"{what}: not within {timeout}s (last: {result!r})")
+            return result
+        time.sleep(interval)
+
+
+def wait_for_port(port, timeout=60.0, proc=None, what="service"):
     """Waits until 127.0.0.1:port accepts a connection."""
     deadline = time.monotonic() + timeout
     while True:
@@ -299,9 +318,21 @@ plugin {{
 GUARD_PASSDB_TEMPLATE = """\
 passdb {{
   driver = account_guard
-  skip = unauthenticated
-  mechanisms = plain login
+{skip}  mechanisms = plain login
 {extra}}}
+"""
+
+# Master users (DOVECOT-2.3-NOTES: "user*master" logs in as user with master's password).
+# pass = yes: the lookup continues to the normal passdbs, the guard among them, with the
+# master user's verified password.
+MASTER_PASSDB_TEMPLATE = """\
+auth_master_user_separator = *
+passdb {{
+  driver = passwd-file
+  master = yes
+  args = scheme=PLAIN {path}
+  pass = yes
+}}
 """
 
 # Unprivileged run (DOVECOT-2.3-NOTES.md §9.3): no chroot, every service as ourselves.
@@ -343,11 +374,15 @@ class Dovecot:
     guard:      chain the account_guard passdb (False: plain passwd-file, for harness checks).
     guard_passdb_extra: extra lines for the guard's passdb block,
                 e.g. "result_internalfail = return-fail".
+    guard_skip: the guard passdb's `skip` value (INTERFACE.md §3: "unauthenticated");
+                None leaves the line out (a misconfiguration the driver must survive).
+    master_users: {name: password} of master users ("user*name" logs in as user).
     extra_conf: appended to the configuration as is.
     """
 
     def __init__(self, memcached=None, settings=None, users=None, guard=True,
-                 guard_passdb_extra="", extra_conf="", auth_debug=False,
+                 guard_passdb_extra="", guard_skip="unauthenticated", master_users=None,
+                 extra_conf="", auth_debug=False,
                  mail_plugin_dir="/usr/lib/dovecot/modules", keep=None):
         self.memcached = memcached
         self.settings = dict(settings or {})
@@ -366,6 +401,8 @@ class Dovecot:
                 self.users[name] = (value, "")
         self.guard = guard
         self.guard_passdb_extra = guard_passdb_extra
+        self.guard_skip = guard_skip
+        self.master_users = dict(master_users or {})
         self.extra_conf = extra_conf
         self.auth_debug = auth_debug
         self.mail_plugin_dir = mail_plugin_dir
@@ -377,17 +414,23 @@ class Dovecot:
         self.imap_port = self.submission_port = self.relay_port = None
 
     # -- paths ----------------------------------------------------------------------------
+    # A sandbox that failed to start has no directory any more (run is None): its paths are
+    # None then, and log() is empty (the start-up error carried the log tail).
     @property
     def config_path(self):
-        return os.path.join(self.run, "dovecot.conf")
+        return os.path.join(self.run, "dovecot.conf") if self.run else None
 
     @property
     def log_path(self):
-        return os.path.join(self.run, "dovecot.log")
+        return os.path.join(self.run, "dovecot.log") if self.run else None
 
     @property
     def users_path(self):
         return os.path.join(self.run, "users")
+
+    @property
+    def master_users_path(self):
+        return os.path.join(self.run, "master-users")
 
     @property
     def relay_maildir(self):
@@ -453,7 +496,11 @@ class Dovecot:
         if self.guard:
             extra = "".join(f"  {line.strip()}\n" for line in
                             self.guard_passdb_extra.splitlines() if line.strip())
-            guard_passdb = GUARD_PASSDB_TEMPLATE.format(extra=extra)
+            skip = f"  skip = {self.guard_skip}\n" if self.guard_skip is not None else ""
+            guard_passdb = GUARD_PASSDB_TEMPLATE.format(skip=skip, extra=extra)
+        if self.master_users:
+            guard_passdb = MASTER_PASSDB_TEMPLATE.format(path=self.master_users_path) + \
+                guard_passdb
         return CONFIG_TEMPLATE.format(
             instance=self.instance, run=self.run,
             auth_debug="yes" if self.auth_debug else "no",
@@ -493,6 +540,10 @@ class Dovecot:
                 os.chown(home, mail.pw_uid, mail.pw_gid)
             self.imap_port, self.submission_port, self.relay_port = self._three_ports()
         self._write_users()
+        if self.master_users:
+            with open(self.master_users_path, "w") as f:
+                f.writelines(f"{n}:{{PLAIN}}{p}\n" for n, p in self.master_users.items())
+            os.chmod(self.master_users_path, 0o644)
         with open(self.config_path, "w") as f:
             f.write(self.config_text())
         _live.add(self)
@@ -555,10 +606,16 @@ class Dovecot:
         """Rewrites the configuration (after changing settings) and reloads Dovecot."""
         with open(self.config_path, "w") as f:
             f.write(self.config_text())
+        reloads = self.log().count("SIGHUP received")
         code, out, err = self.doveadm("reload")
         if code != 0:
             raise RuntimeError(f"doveadm reload failed: {out}{err}")
-        time.sleep(0.3)
+        # Done when the master says it reloaded and its listeners answer again.
+        wait_until(lambda: self.log().count("SIGHUP received") > reloads, 30,
+                   what="Dovecot's master to log the reload")
+        wait_for_port(self.imap_port, proc=self.master_proc, what="dovecot imap-login")
+        wait_for_port(self.submission_port, proc=self.master_proc,
+                      what="dovecot submission-login")
 
     def stop(self):
         """Stops the master and waits until every Dovecot process of this instance is gone."""
@@ -607,6 +664,8 @@ class Dovecot:
 
     # -- log --------------------------------------------------------------------------------
     def log(self):
+        if self.log_path is None:
+            return ""
         try:
             with open(self.log_path, errors="replace") as f:
                 return f.read()
@@ -616,16 +675,11 @@ class Dovecot:
     def log_tail(self, lines=60):
         return "\n".join(self.log().splitlines()[-lines:])
 
-    def wait_for_log(self, needle, timeout=5.0):
-        """Waits until the log contains needle (a str); returns the log text."""
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.log()
-            if needle in text:
-                return text
-            if time.monotonic() > deadline:
-                return text
-            time.sleep(0.05)
+    def wait_for_log(self, needle, timeout=30.0):
+        """Waits until the log contains needle (a str); returns the log text (without needle
+        after the timeout: the caller's assertion shows it)."""
+        wait_until(lambda: needle in self.log(), timeout)
+        return self.log()
 
     # -- clients ----------------------------------------------------------------------------
     def doveadm(self, *args, timeout=60):

@@ -86,7 +86,10 @@ class Sink:
         self.port = sandbox.free_port()
         self.messages = []
         self._cond = threading.Condition()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # A loaded machine can take seconds to start the sink's thread: its readiness is
+        # waited for, generously (aiosmtpd's default gives up after 1 s).
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port,
+                                      ready_timeout=60)
 
     @property
     def address(self):
@@ -106,7 +109,7 @@ class Sink:
     def stop(self):
         self._controller.stop()
 
-    def wait_for(self, count, timeout=10.0):
+    def wait_for(self, count, timeout=30.0):
         """Waits until at least count messages arrived; returns all of them."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -124,15 +127,11 @@ class Sink:
             return list(self.messages)
 
 
-def relayed(dovecot, count, timeout=5.0):
+def relayed(dovecot, count, timeout=30.0):
     """The messages the sandbox's submission relay sink stored, once there are count of them
     (or after timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        msgs = read_maildir(dovecot.relay_maildir)
-        if len(msgs) >= count or time.monotonic() > deadline:
-            return msgs
-        time.sleep(0.05)
+    sandbox.wait_until(lambda: len(read_maildir(dovecot.relay_maildir)) >= count, timeout)
+    return read_maildir(dovecot.relay_maildir)
 
 
 def relayed_rcpts(msg):
@@ -248,9 +247,10 @@ class SmtpClient:
         self.quit()
 
 
-def session(dovecot, user, password, rip="192.0.2.10"):
-    """An authenticated submission session (SmtpClient) as user, from client address rip."""
-    client = SmtpClient(dovecot.submission_port)
+def session(dovecot, user, password, rip="192.0.2.10", timeout=30):
+    """An authenticated submission session (SmtpClient) as user, from client address rip;
+    timeout: how long a reply may take (socket timeout)."""
+    client = SmtpClient(dovecot.submission_port, timeout=timeout)
     try:
         return client.login(user, password, rip)
     except BaseException:
@@ -329,14 +329,12 @@ def metric_counts(dovecot):
     return counts
 
 
-def wait_for_metrics(dovecot, expected, timeout=5.0):
+def wait_for_metrics(dovecot, expected, timeout=30.0):
     """metric_counts() once every metric in expected ({name: count}; 0 also matches a missing
     metric) has its count - events reach the stats process asynchronously - or after timeout.
     """
-    deadline = time.monotonic() + timeout
-    while True:
+    def reached():
         counts = metric_counts(dovecot)
-        if all(counts.get(k, 0) == v for k, v in expected.items()) or \
-                time.monotonic() > deadline:
-            return counts
-        time.sleep(0.1)
+        return all(counts.get(k, 0) == v for k, v in expected.items())
+    sandbox.wait_until(reached, timeout, interval=0.1)
+    return metric_counts(dovecot)

@@ -13,7 +13,6 @@ address, per IPv6 /48): every refused attempt in a test uses an address not used
 import datetime
 import json
 import re
-import time
 
 import sandbox
 from conftest import PASSWORDS
@@ -261,6 +260,29 @@ def test_admin_lock_without_reason(dovecot):
     assert_auth_refused(dovecot, "carol", CAROL, v4(1))
 
 
+def test_admin_lock_of_a_locked_account_keeps_the_first_lock(dovecot):
+    """account-lock on an account that is already locked changes nothing: the lock's time,
+    reason and password fingerprint stay those of the first lock."""
+    lock_by_networks(dovecot)
+    first = status(dovecot, "alice")
+    assert first["locked"] == "yes" and "11 networks within 1h" in first["reason"], first
+    # A second later, so that a new lock would show another time.
+    sandbox.wait_until(lambda: datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S") > first["since"][:19], what="the clock to pass the lock's second")
+    code, out, err = dovecot.doveadm("account-lock", "-r", "second opinion", "alice")
+    assert code == 0, out + err
+    again = status(dovecot, "alice")
+    assert (again["locked"], again["since"], again["reason"]) == \
+        ("yes", first["since"], first["reason"]), (first, again)
+    # The fingerprint too: the lock still knows the password in use when it was set, so the
+    # first login with a changed password lifts it (an administrator's fresh lock would
+    # instead learn the new password from that login and refuse it).
+    new_password = "Alice-new-pw-3Rt8-Moss"
+    dovecot.set_password("alice", new_password)
+    assert_auth_ok(dovecot, "alice", new_password, v4(41))
+    assert status(dovecot, "alice")["locked"] == "no"
+
+
 # ---- (g) unlock by password change -------------------------------------------------------------
 
 def test_password_change_lifts_the_lock(dovecot):
@@ -276,7 +298,9 @@ def test_password_change_lifts_the_lock(dovecot):
     assert_auth_ok(dovecot, "alice", new_password, v4(42))
     code, msg = dovecot.smtp_login("alice", new_password, v4(43))
     assert code == 235, msg
-    assert networks_of(status(dovecot, "alice")) <= {v4net(41), v4net(42), v4net(43)}
+    # Exactly the logins since the change (smtp and submission are recorded by default):
+    # none of the thief's networks, and not nothing either.
+    assert networks_of(status(dovecot, "alice")) == {v4net(41), v4net(42), v4net(43)}
 
 
 def test_password_change_does_not_unlock_when_disabled(make_dovecot):
@@ -332,8 +356,13 @@ def test_log_mode_never_refuses(make_dovecot):
     assert code == 235, msg
     log = d.log()
     decision = [line for line in log.splitlines()
-                if "account_guard" in line and "alice" in line and "lock" in line.lower()]
+                if "account_guard" in line and "alice" in line and "would lock" in line]
     assert decision, "no lock decision for alice in the log:\n" + d.log_tail()
+    # A dry run stores no lock: the account is not locked, its logins are still counted.
+    row = status(d, "alice")
+    assert row["locked"] == "no" and row["since"] == "" and row["reason"] == "", row
+    nets = networks_of(row)
+    assert v4net(7) in nets and nets <= {v4net(n) for n in range(1, 8)}, row
 
 
 # ---- (k) memcached outage ----------------------------------------------------------------------
@@ -354,22 +383,20 @@ def test_memcached_down_fail_open(dovecot, memcached):
     wait_until_recorded(dovecot, "alice", v4(5))
 
 
-def wait_until_recorded(d, user, rip, timeout=15):
+def wait_until_recorded(d, user, rip, timeout=60):
     """After memcached came back: logins pass and are recorded again (the client may skip a
     failed server for a retry period)."""
-    deadline = time.monotonic() + timeout
-    host = 1
-    while True:
-        addr = rip.rsplit(".", 1)[0] + f".{host}"
+    hosts = iter(range(1, 255))
+
+    def recorded():
+        addr = rip.rsplit(".", 1)[0] + f".{next(hosts)}"
         code, out = d.auth_test(user, PASSWORDS[user], addr)
         assert code == 0, out
         code, sout, _ = d.account_status(user, "json")
-        if code == 0 and addr.rsplit(".", 1)[0] + ".0/24" in sout:
-            return
-        assert time.monotonic() < deadline, \
-            f"logins not recorded {timeout}s after memcached restarted: {code} {sout}"
-        host += 1
-        time.sleep(0.5)
+        return code == 0 and addr.rsplit(".", 1)[0] + ".0/24" in sout
+
+    sandbox.wait_until(recorded, timeout, interval=0.5,
+                       what="logins recorded again after memcached restarted")
 
 
 def test_memcached_down_fail_closed(make_dovecot, memcached):
@@ -390,16 +417,10 @@ def test_memcached_down_fail_closed(make_dovecot, memcached):
     assert not ok and "[UNAVAILABLE]" in text, text
 
     memcached.start()
-    deadline = time.monotonic() + 15
-    n = 10
-    while True:
-        code, out = d.auth_test("alice", ALICE, v4(n))
-        if code == 0:
-            break
-        assert time.monotonic() < deadline, f"logins still fail after memcached restart: {out}"
-        n += 1
-        time.sleep(0.5)
-    code, msg = d.smtp_login("alice", ALICE, v4(n + 1))
+    nets = iter(range(10, 200))   # a fresh address per attempt (anvil penalty)
+    sandbox.wait_until(lambda: d.auth_test("alice", ALICE, v4(next(nets)))[0] == 0,
+                       timeout=60, interval=0.5, what="logins pass after memcached restart")
+    code, msg = d.smtp_login("alice", ALICE, v4(next(nets)))
     assert code == 235, msg
 
 
@@ -428,15 +449,38 @@ def test_bad_setting_fails_login_and_is_named_in_the_log(make_dovecot):
     assert "account_guard_ip_limit" in out + err and "10/1x" in out + err, out + err
 
 
+def test_limit_without_a_unit_is_refused(make_dovecot):
+    """`10/60` is not ten per minute: a window needs its unit. Refused by auth (the log names
+    setting and value) and by doveadm (exit 78, EX_CONFIG, with the same message)."""
+    d = make_dovecot(settings={"account_guard_ip_limit": "10/60"})
+    code, out = d.auth_test("alice", ALICE, v4(1))
+    assert code != 0 and "auth succeeded" not in out, out
+    log = d.wait_for_log("account_guard_ip_limit: invalid limit '10/60'")
+    assert "account_guard_ip_limit: invalid limit '10/60'" in log, d.log_tail()
+    code, out, err = d.account_status("alice")
+    assert code == 78, f"exit {code}: {out}{err}"
+    assert "account_guard_ip_limit: invalid limit '10/60'" in out + err, out + err
+
+
 def test_bad_per_user_override_does_not_let_login_through_silently(make_dovecot, memcached):
     users = dict(PASSWORDS)
     users["carol"] = (CAROL, "account_guard_ip_limit=2/1q")
     d = make_dovecot(settings={"account_guard_ip_limit": "10/1h"}, users=users)
-    d.auth_test("carol", CAROL, v4(1))
+    code, out = d.auth_test("carol", CAROL, v4(1))
+    # An invalid override is a failure for fail_mode to decide, like a backend failure:
+    # open (the default) lets the login through - but not silently (the log below).
+    assert code == 0, f"exit {code}\n{out}"
     log = d.wait_for_log("2/1q")
     assert any("account_guard_ip_limit" in line and "2/1q" in line
                for line in log.splitlines()), d.log_tail()
     assert_auth_ok(d, "alice", ALICE, v4(2))
+    # fail_mode = closed: the same login gets a temporary failure, never a success.
+    closed = make_dovecot(settings={"account_guard_ip_limit": "10/1h",
+                                    "account_guard_fail_mode": "closed"},
+                          users=users, guard_passdb_extra="result_internalfail = return-fail")
+    code, out = closed.auth_test("carol", CAROL, v4(3))
+    assert code != 0 and "code=temp_fail" in [l.strip() for l in out.splitlines()], out
+    assert_auth_ok(closed, "alice", ALICE, v4(4))
 
 
 # ---- (m) doveadm with memcached down ------------------------------------------------------------

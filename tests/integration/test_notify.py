@@ -185,15 +185,17 @@ def test_hanging_relay_costs_at_most_the_send_timeout(make_dovecot):
     hole, port = h.blackhole()
     try:
         d = start(make_dovecot, notify_settings(f"127.0.0.1:{port}"))
-        with h.session(d, "alice", ALICE) as c:
+        with h.session(d, "alice", ALICE, timeout=120) as c:
             c.mail_from("alice@example.com")
             for r in h.recipients(5):
                 assert h.SmtpClient.code(c.rcpt(r)) == 250
             started = time.monotonic()
             assert c.rcpt("r6@example.net") == [refused_line("r6@example.net")]
             elapsed = time.monotonic() - started
-            # The send gives up after its 10 s timeout; the reply is what it would have been.
-            assert elapsed < 20, elapsed
+            # The send gives up after its 10 s timeout and the reply is what it would have
+            # been: the hung relay was given up on. The bound is about that, not about speed
+            # (a loaded machine adds seconds; a send that never gives up adds forever).
+            assert elapsed < 60, elapsed
             assert h.SmtpClient.code(c.data(h.message("alice@example.com",
                                                       h.recipients(5)))) == 250
         assert "Sending the notification" in d.wait_for_log("Sending the notification")

@@ -121,6 +121,35 @@ def test_check_user_context(passwd, tmp_path, args):
     assert "context_user_name" not in json.loads(r.out)["codes"]
 
 
+def test_check_with_a_user_still_gates_strength(passwd, tmp_path):
+    conf = write_config(tmp_path)
+    for pw in ("qwertyuiopasdfgh", "passwordpassword"):
+        r = run(passwd, ["-c", conf, "check", "--user", "carol@example.com", "--json"],
+                pw + "\n", [pw])
+        assert r.code == 1, r
+        assert json.loads(r.out)["codes"] == ["too_weak"], r
+    r = run(passwd, ["-c", conf, "check", "--user", "carol@example.com"], STRONG + "\n", [STRONG])
+    assert r.code == 0, r
+
+
+def test_check_context_words_reach_the_strength_estimate(passwd, tmp_path):
+    # Built on the words, but not close to any of them as a whole (rule 5 does not apply):
+    # strong for zxcvbn on its own (about 10^16 guesses), weak once the words are its
+    # dictionary (about 10^3) - from the setting and from the user name alike.
+    pw = "zanzibarquokka77zanzibar"
+    plain = write_config(tmp_path)
+    r = run(passwd, ["-c", plain, "check", "--json"], pw + "\n", [pw])
+    assert r.code == 0, r
+    r = run(passwd, ["-c", plain, "check", "--user", "zanzibar@quokka.example", "--json"],
+            pw + "\n", [pw])
+    assert r.code == 1 and json.loads(r.out)["codes"] == ["too_weak"], r
+    words_dir = tmp_path / "words"
+    words_dir.mkdir()
+    words = write_config(words_dir, {"account_guard_password_context_words": "Zanzibar, quokka"})
+    r = run(passwd, ["-c", words, "check", "--json"], pw + "\n", [pw])
+    assert r.code == 1 and json.loads(r.out)["codes"] == ["too_weak"], r
+
+
 def test_check_old_password(passwd, tmp_path):
     conf = write_config(tmp_path)
     old = "Blue-Sky-Lantern-42"

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -951,10 +952,15 @@ TEST_CASE("async-memcached: an IPv6 server is reached")
 	addr.sin6_family = AF_INET6;
 	addr.sin6_addr = in6addr_loopback;
 	if (listener < 0 || bind(listener, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
-		WARN("no IPv6 loopback here: not tested");
 		if (listener >= 0)
 			close(listener);
-		return;
+		// Catch2 2 has no skip: a silent return would count as a pass. Not testing this is
+		// a decision the run states (a build chroot without ::1), never a default.
+		if (std::getenv("AG_TEST_NO_IPV6") != nullptr) {
+			WARN("AG_TEST_NO_IPV6 is set: the IPv6 server is NOT tested");
+			return;
+		}
+		FAIL("no IPv6 loopback (::1) to test against; set AG_TEST_NO_IPV6=1 to run without this test");
 	}
 	REQUIRE(listen(listener, 4) == 0);
 	socklen_t len = sizeof(addr);

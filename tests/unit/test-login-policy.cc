@@ -86,6 +86,7 @@ TEST_CASE("login-policy: the 11th network within an hour locks with 10/1h and is
 		CHECK(d.verdict == Verdict::allow);
 		CHECK(has_event(d, "account_guard_login_recorded"));
 	}
+	REQUIRE(a.stored);
 	REQUIRE_FALSE(a.stored->lock);
 	LoginDecision d = a.login(nth_net(10), t0 + 700);
 	CHECK(d.verdict == Verdict::refuse);
@@ -118,6 +119,7 @@ TEST_CASE("login-policy: networks that slid out of the window no longer count")
 	a.login(nth_net(3), t0 + 200);
 	// One hour after the first login, it has slid out: a 4th network makes only 3.
 	CHECK(a.login(nth_net(4), t0 + 3600).verdict == Verdict::allow);
+	REQUIRE(a.stored);
 	CHECK_FALSE(a.stored->lock);
 	// Within the hour of the other three, a 5th network crosses.
 	CHECK(a.login(nth_net(5), t0 + 3650).verdict == Verdict::refuse);
@@ -142,6 +144,7 @@ TEST_CASE("login-policy: addresses aggregate to the configured prefixes")
 	a.login("::ffff:192.0.2.9", t0 + 2);
 	a.login("2001:db8:0:1::1", t0 + 3);
 	a.login("2001:db8:0:1:ffff::2", t0 + 4);
+	REQUIRE(a.stored);
 	CHECK_FALSE(a.stored->lock);
 	CHECK(a.stored->networks.size() == 2);
 	CHECK(a.login("2001:db8:0:2::1", t0 + 5).verdict == Verdict::refuse);
@@ -150,6 +153,7 @@ TEST_CASE("login-policy: addresses aggregate to the configured prefixes")
 	wide.login("192.0.2.1", t0);
 	wide.login("192.0.3.1", t0);
 	wide.login("192.0.200.1", t0);
+	REQUIRE(wide.stored);
 	CHECK(wide.stored->networks.size() == 1);
 }
 
@@ -174,6 +178,7 @@ TEST_CASE("login-policy: a NAT network counts as one network")
 	Account a(settings({{"account_guard_ip_limit", "2/1h"}, {"account_guard_nat_networks", "100.64.0.0/10"}}));
 	for (int i = 0; i < 20; i++)
 		CHECK(a.login("100." + std::to_string(64 + i) + ".1.1", t0 + i).verdict == Verdict::allow);
+	REQUIRE(a.stored);
 	REQUIRE(a.stored->networks.size() == 1);
 	CHECK(a.stored->networks[0].network.to_string() == "100.64.0.0/10");
 }
@@ -183,6 +188,7 @@ TEST_CASE("login-policy: an unknown client address counts as one network, never 
 	Account a(settings({{"account_guard_ip_limit", "1/1h"}}));
 	CHECK(a.login("", t0).verdict == Verdict::allow);
 	CHECK(a.login("not an address", t0 + 1).verdict == Verdict::allow);
+	REQUIRE(a.stored);
 	REQUIRE(a.stored->networks.size() == 1);
 	CHECK(a.stored->networks[0].network.to_string() == "unknown");
 	CHECK(a.login(nth_net(1), t0 + 2).verdict == Verdict::refuse);
@@ -249,6 +255,8 @@ TEST_CASE("login-policy: an administrator's lock learns the password from the ne
 	CHECK(d.verdict == Verdict::refuse);
 	CHECK(d.learned_fingerprint);
 	CHECK_FALSE(d.write); // the lock item learns it (append); the history is not touched
+	REQUIRE(a.stored);
+	REQUIRE(a.stored->lock);
 	CHECK(a.stored->lock->has_fingerprint);
 	CHECK(a.login(nth_net(1), t0 + 20).verdict == Verdict::refuse);
 	a.password = "changed after the admin lock";
@@ -279,6 +287,7 @@ TEST_CASE("login-policy: log mode decides and reports but never refuses or locks
 	LoginDecision d = a.login(nth_net(3), t0 + 1);
 	CHECK(d.verdict == Verdict::allow);
 	CHECK(event(d, "account_guard_account_locked").message.find("dry run: would lock") == 0);
+	REQUIRE(a.stored);
 	CHECK_FALSE(a.stored->lock);
 	CHECK(a.stored->networks.size() == 3); // still counted
 }
@@ -292,6 +301,7 @@ TEST_CASE("login-policy: a known network seen recently needs no write")
 	// Past the refresh interval (1/60 of the shortest window) the last-seen time is rewritten.
 	CHECK(refresh_interval(a.s) == 60);
 	CHECK(a.login(nth_net(1), t0 + 61).write);
+	REQUIRE(a.stored);
 	CHECK(a.stored->networks[0].last_seen == t0 + 61);
 }
 
@@ -314,6 +324,7 @@ TEST_CASE("login-policy: logins carry the recipient counts through, a password c
 	r.recipients.window(3600).add(t0 - 10, 7);
 	a.stored = r;
 	CHECK(a.login(nth_net(1), t0).write);
+	REQUIRE(a.stored);
 	CHECK(a.stored->recipients.find(3600)->total(t0) == 7);
 	a.login(nth_net(2), t0);
 	CHECK(a.login(nth_net(3), t0).verdict == Verdict::refuse); // locks
@@ -339,6 +350,8 @@ TEST_CASE("login-policy: countries lock like networks when a country is known")
 	const Event &e = event(d, "account_guard_account_locked");
 	CHECK(e.reason == "countries");
 	CHECK(e.countries.find("BR") != std::string::npos);
+	REQUIRE(a.stored);
+	REQUIRE(a.stored->lock);
 	CHECK(a.stored->lock->reason.find("3 countries within 1d (limit 2/1d): BR,FR,DE") == 0);
 }
 
@@ -388,6 +401,7 @@ TEST_CASE("login-policy: all addresses of a NAT ASN count as one network")
 			    {"account_guard_nat_asns", "64500"}}));
 	for (int i = 0; i < 10; i++)
 		CHECK(a.login(nth_net(i), t0 + i, "smtp", std::nullopt, 64500).verdict == Verdict::allow);
+	REQUIRE(a.stored);
 	REQUIRE(a.stored->networks.size() == 1);
 	CHECK(a.stored->networks[0].network.to_string() == "AS64500");
 	auto back = decode(encode(*a.stored));

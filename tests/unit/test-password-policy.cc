@@ -269,6 +269,60 @@ TEST_CASE("password policy: context words lower the strength estimate")
 	CHECK(with < without);
 }
 
+namespace {
+
+PasswordPolicy policy_with_gate(double min_guesses_log10, std::vector<std::string> context_words = {})
+{
+	PasswordSettings settings;
+	settings.min_guesses_log10 = min_guesses_log10; // exactly this value, no text round trip
+	settings.context_words = std::move(context_words);
+	auto policy = PasswordPolicy::create(std::move(settings));
+	REQUIRE(policy.ok());
+	return std::move(*policy);
+}
+
+} // namespace
+
+TEST_CASE("password policy: rule 4, an estimate exactly at the gate passes, just below it does not")
+{
+	// guesses >= 10^min_guesses_log10 passes (INTERFACE.md: the gate is a minimum).
+	for (const std::string pw : {"Tr0ub4dor&3-wide", "Mango-Tiger-Quartz-77", "passwordpassword"}) {
+		CAPTURE(pw);
+		const double g = estimate_guesses_log10(pw, {});
+		CHECK_FALSE(check(policy_with_gate(g), pw).has("too_weak"));
+		CHECK(check(policy_with_gate(std::nextafter(g, g + 1)), pw).has("too_weak"));
+	}
+}
+
+TEST_CASE("password policy: rule 4 applies when a user name is given too")
+{
+	const PasswordPolicy policy = make_policy();
+	for (const std::string pw : {"passwordpassword", "qwertyuiopasdfgh", "1234567890123456"}) {
+		CAPTURE(pw);
+		CHECK(check(policy, pw, "alice@example.com").has("too_weak"));
+		CHECK(check(policy, pw, "bob").has("too_weak"));
+	}
+	CHECK(check(policy, "Mango-Tiger-Quartz-77", "alice@example.com").accepted());
+}
+
+TEST_CASE("password policy: context words and the user name reach the strength estimate through check")
+{
+	// Not close enough to any word for rule 5 (the core is the whole password): only the
+	// strength estimate, with the words as its user dictionary, can refuse it.
+	const std::string pw = "zanzibarquokka77zanzibar";
+	const double without = estimate_guesses_log10(pw, {});
+	const double with = estimate_guesses_log10(pw, {"zanzibar", "quokka"});
+	REQUIRE(with < without);
+	const double gate = (with + without) / 2;
+	CHECK(check(policy_with_gate(gate), pw).accepted());
+	CHECK(codes(check(policy_with_gate(gate, {"Zanzibar", "quokka"}), pw)) ==
+	      std::vector<std::string>{"too_weak"});
+	// The user name's words (local part, domain labels) are context words as well.
+	CHECK(check(policy_with_gate(gate), pw, "someone@example.com").accepted());
+	CHECK(codes(check(policy_with_gate(gate), pw, "zanzibar@quokka.example")) ==
+	      std::vector<std::string>{"too_weak"});
+}
+
 TEST_CASE("password policy: rule 5, context words")
 {
 	const PasswordPolicy policy = make_policy({{"account_guard_password_context_words", "acme, Straße"}});

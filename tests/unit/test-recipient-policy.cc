@@ -50,6 +50,7 @@ TEST_CASE("recipient-policy: the recipient over the limit is refused and not cou
 	CHECK(std::string(d.events[0].name) == "account_guard_rcpt_refused");
 	CHECK(d.events[0].limit == "5/1h");
 	CHECK(d.events[0].recipients == 5);
+	REQUIRE(a.stored);
 	CHECK(a.stored->recipients.find(3600)->total(t0 + 5) == 5);
 }
 
@@ -70,12 +71,14 @@ TEST_CASE("recipient-policy: every window counts; the tighter one refuses first"
 		CHECK(a.rcpt(t0).allowed);
 	RcptDecision d = a.rcpt(t0 + 1);
 	CHECK_FALSE(d.allowed);
+	REQUIRE(d.crossed);
 	CHECK(d.crossed->to_string() == "3/1h");
 	// Two hours later the hour is free again, but the day has 3 of 5.
 	CHECK(a.rcpt(t0 + 7200).allowed);
 	CHECK(a.rcpt(t0 + 7200).allowed);
 	d = a.rcpt(t0 + 7200);
 	CHECK_FALSE(d.allowed);
+	REQUIRE(d.crossed);
 	CHECK(d.crossed->to_string() == "5/1d");
 }
 
@@ -86,7 +89,9 @@ TEST_CASE("recipient-policy: log mode counts and reports but never refuses")
 	a.rcpt(t0);
 	RcptDecision d = a.rcpt(t0);
 	CHECK(d.allowed);
+	REQUIRE_FALSE(d.events.empty());
 	CHECK(d.events[0].message.find("dry run") == 0);
+	REQUIRE(a.stored);
 	CHECK(a.stored->recipients.find(3600)->total(t0) == 3);
 }
 
@@ -126,6 +131,7 @@ TEST_CASE("recipient-policy: the lock and the login history pass through unchang
 	Lock lock;
 	lock.since = t0 - 50;
 	lock.reason = "phished";
+	REQUIRE(a.stored);
 	a.stored->lock = lock;
 	d = a.rcpt(t0);
 	REQUIRE(d.record.lock);

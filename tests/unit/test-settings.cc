@@ -66,7 +66,7 @@ TEST_CASE("settings: durations")
 	CHECK(parse_duration("x", "24h") == 86400);
 	CHECK(parse_duration("x", "7d") == 604800);
 	CHECK(parse_duration("x", "2w") == 1209600);
-	const char *bad = GENERATE("", "1", "h", "0h", "1x", "-1h", "1.5h", "1 h", "400d", "99999999999999999999h");
+	const char *bad = GENERATE("", "1", "60", "3600", "h", "0h", "1x", "-1h", "1.5h", "1 h", "400d", "99999999999999999999h");
 	CAPTURE(bad);
 	CHECK_THROWS_AS(parse_duration("x", bad), SettingError);
 }
@@ -84,6 +84,17 @@ TEST_CASE("settings: limit lists")
 	CHECK(format_duration(5400) == "90m");
 	CHECK(l[1].to_string() == "20/24h");
 	CHECK(Limit{5, 7200, ""}.to_string() == "5/2h");
+}
+
+TEST_CASE("settings: a limit window without a unit is refused")
+{
+	// "10/60" is not read as ten per minute (or per 60 of anything): the unit is required.
+	CHECK(error_of({{"account_guard_ip_limit", "10/60"}}) == "account_guard_ip_limit: invalid limit '10/60'");
+	CHECK(error_of({{"account_guard_country_limit", "3/86400"}}) ==
+	      "account_guard_country_limit: invalid limit '3/86400'");
+	CHECK(error_of({{"account_guard_recipient_limit", "500/1h 2000/86400"}}) ==
+	      "account_guard_recipient_limit: invalid limit '2000/86400'");
+	CHECK_THROWS_AS(parse_limit_list("account_guard_ip_limit", "10/60"), SettingError);
 }
 
 TEST_CASE("settings: a bad value names the setting and the value")
