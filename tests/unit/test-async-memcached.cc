@@ -51,6 +51,8 @@ struct Waiter final : StoreWaiter {
 	std::string value;
 	std::uint64_t cas = 0;
 	std::string error;
+	bool companion_hit = false; // gets_with
+	std::string companion_value;
 	Clock::time_point when;
 	std::function<void()> then; // runs inside on_reply
 
@@ -62,6 +64,8 @@ struct Waiter final : StoreWaiter {
 		value = std::string(reply.value);
 		cas = reply.cas;
 		error = std::string(reply.error);
+		companion_hit = reply.companion_hit;
+		companion_value = std::string(reply.companion_value);
 		when = Clock::now();
 		if (then)
 			then();
@@ -448,6 +452,71 @@ TEST_CASE("async-memcached: gets, set, cas, add and remove answer as the port sa
 
 	CHECK(f.store->stats().connects == 1);
 	CHECK(f.loop.redundant_watch_calls == 0);
+}
+
+TEST_CASE("async-memcached: items placed with an anchor: gets_with, add_with, append_with, remove_with")
+{
+	MemcachedProcess a;
+	MemcachedProcess b;
+	std::vector<Server> servers = a.servers();
+	servers.push_back(b.servers()[0]);
+	Fixture f(servers);
+	// A companion key that its own hash puts on the other server than the anchor's.
+	const std::string anchor = "ag:a:record";
+	std::string key;
+	for (int i = 0; key.empty(); i++) {
+		std::string candidate = "ag:k:" + std::to_string(i);
+		if (f.store->server_of(candidate) != f.store->server_of(anchor))
+			key = candidate;
+	}
+	auto with = [&](auto &&call) { return f.answered([&](Waiter &w) { Call c; call(w); }); };
+
+	Waiter none = with([&](Waiter &w) { f.store->gets_with(anchor, key, w); });
+	CHECK(none.status == S::miss);
+	CHECK_FALSE(none.companion_hit);
+	CHECK(with([&](Waiter &w) { f.store->add_with(anchor, key, "L1", 0, w); }).status == S::stored);
+	CHECK(with([&](Waiter &w) { f.store->add_with(anchor, key, "L2", 0, w); }).status == S::conflict);
+	CHECK(with([&](Waiter &w) { f.store->append_with(anchor, key, "+F", w); }).status == S::stored);
+	CHECK(with([&](Waiter &w) { f.store->append_with(anchor, "ag:k:absent", "+F", w); }).status == S::conflict);
+	// On the anchor's server, not where its own hash would put it.
+	CHECK(f.gets(key).status == S::miss);
+	Waiter only_lock = with([&](Waiter &w) { f.store->gets_with(anchor, key, w); });
+	CHECK(only_lock.status == S::miss);
+	CHECK(only_lock.companion_hit);
+	CHECK(only_lock.companion_value == "L1+F");
+	CHECK(f.set(anchor, "R").status == S::stored);
+	Waiter both = with([&](Waiter &w) { f.store->gets_with(anchor, key, w); });
+	CHECK(both.status == S::hit);
+	CHECK(both.value == "R");
+	CHECK(both.cas != 0);
+	CHECK(both.companion_value == "L1+F");
+	// MemcachedStore (libmemcached's *_by_key) finds the same items.
+	MemcachedStore sync(servers, std::chrono::milliseconds(1000));
+	VersionedPair pair = sync.gets_with(anchor, key);
+	REQUIRE(pair.first);
+	REQUIRE(pair.second);
+	CHECK(pair.second->value == "L1+F");
+	CHECK(sync.append_with(anchor, key, "+G"));
+	CHECK(with([&](Waiter &w) { f.store->gets_with(anchor, key, w); }).companion_value == "L1+F+G");
+
+	// Many pairs in one loop turn: each answer carries its own companion.
+	std::vector<Waiter> waiters(50);
+	{
+		Call c;
+		for (std::size_t i = 0; i < waiters.size(); i++)
+			f.store->gets_with(anchor, i % 2 == 0 ? key : "ag:k:absent", waiters[i]);
+	}
+	for (Waiter &w : waiters)
+		REQUIRE(f.wait(w));
+	for (std::size_t i = 0; i < waiters.size(); i++) {
+		CHECK(waiters[i].ok());
+		CHECK(waiters[i].status == S::hit);
+		CHECK(waiters[i].companion_hit == (i % 2 == 0));
+	}
+
+	CHECK(with([&](Waiter &w) { f.store->remove_with(anchor, key, w); }).status == S::done);
+	CHECK_FALSE(with([&](Waiter &w) { f.store->gets_with(anchor, key, w); }).companion_hit);
+	CHECK_FALSE(sync.gets_with(anchor, key).second);
 }
 
 TEST_CASE("async-memcached: an expiry time in the past stores nothing visible")
