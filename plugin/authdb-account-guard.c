@@ -89,8 +89,10 @@ account_guard_preinit(pool_t pool, const char *args)
 	if (guard_settings_read(pool, module->config_path, &module->set,
 				&error) < 0)
 		i_fatal("account_guard: %s", error);
-	if (ag_engine_new(account_guard_getenv, module, &module->engine,
-			  errbuf, sizeof(errbuf)) != AG_OK)
+	/* The one process that decides logins, and so the one that opens
+	   the GeoIP / ASN databases. */
+	if (ag_engine_new_flags(account_guard_getenv, module, AG_ENGINE_LOGINS,
+				&module->engine, errbuf, sizeof(errbuf)) != AG_OK)
 		i_fatal("account_guard: %s", errbuf);
 	e_debug(auth_event, "account_guard: %u settings from plugin {} of %s",
 		guard_settings_count(module->set), module->config_path);

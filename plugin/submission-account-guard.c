@@ -127,7 +127,9 @@ submission_guard_engine(struct client *client,
 	   = 1, service_count = 1) the process's only one. It reads the user's
 	   view of plugin {}, where this user's userdb fields already override
 	   the settings they name - so ag_rcpt() needs no user_getenv, and a
-	   raised client_limit cannot mix up two users' limits. */
+	   raised client_limit cannot mix up two users' limits. Without
+	   AG_ENGINE_LOGINS: recipients need no GeoIP, so the MaxMind files
+	   are not opened for every session. */
 	if (ag_engine_new(submission_guard_getenv, client->user,
 			  &gclient->engine, error, sizeof(error)) == AG_OK)
 		return gclient->engine;
