@@ -1,4 +1,4 @@
-/* Submission plugin "account_guard" (INTERFACE.md §4): every RCPT of the
+/* Submission plugin "account_guard" (README "What it does"): every RCPT of the
    session's account goes to the engine, which counts it in every window of
    account_guard_recipient_limit, cluster-wide, or refuses it. Loaded only
    through protocol submission { mail_plugins = $mail_plugins account_guard }.
@@ -23,7 +23,7 @@
 
 #define SUBMISSION_GUARD_ERROR_MAX 1024
 
-/* INTERFACE.md §4: the exact text of a refused recipient. Dovecot puts the
+/* The exact text of a refused recipient (README "What it does"). Dovecot puts the
    path in front of it: "451 4.7.1 <rcpt@example.com> Recipient limit ..." */
 #define SUBMISSION_GUARD_REFUSED_TEXT \
 	"Recipient limit exceeded, try again later"
@@ -69,7 +69,7 @@ SUBMISSION_GUARD_EXPORT extern const char account_guard_plugin_binary_dependency
 
 const char *account_guard_plugin_version = DOVECOT_ABI_VERSION;
 /* An array, not a pointer: the module loader takes the dlsym() address as
-   the string (NOTES §3). Keeps imap, lmtp and doveadm from loading us. */
+   the string. Keeps imap, lmtp and doveadm from loading us. */
 const char account_guard_plugin_binary_dependency[] = "submission";
 
 static MODULE_CONTEXT_DEFINE_INIT(submission_guard_client_module,

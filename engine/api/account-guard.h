@@ -33,7 +33,7 @@ typedef const char *ag_getenv_fn(const char *name, void *context);
 /* One thing that happened, for the glue to log and emit as a Dovecot event.
    Strings are valid only during the callback; unset fields are NULL (or -1 for numbers). */
 struct ag_event {
-	const char *name;      /* e.g. "account_guard_account_locked" (INTERFACE.md §7); NULL for a
+	const char *name;      /* e.g. "account_guard_account_locked" (README, "Operating it"); NULL for a
 	                          plain log line that is not a named event */
 	int level;             /* AG_LEVEL_* */
 	const char *message;   /* the log line, without the "account_guard: " prefix */
@@ -205,7 +205,7 @@ int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdic
 
 /* ---- Administration (doveadm) ---- */
 
-/* Called once per field, in INTERFACE.md §6 order:
+/* Called once per field, in the order README "Operating it" lists them:
    user, locked, reason, since, networks, countries, recipients. */
 typedef void ag_field_fn(const char *name, const char *value, void *context);
 

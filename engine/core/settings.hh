@@ -1,5 +1,6 @@
 #pragma once
-// Every account_guard_* setting of INTERFACE.md §2, parsed and validated once at start-up.
+// Every account_guard_* setting (README "Settings", conf.d/90-account-guard.conf), parsed and
+// validated once at start-up.
 // The same code applies per-user overrides (passdb extra fields, userdb fields) on top of a
 // copy, so a per-user value is validated exactly like a global one.
 

@@ -30,7 +30,7 @@ std::string error_of(std::map<std::string, std::string> values)
 
 } // namespace
 
-TEST_CASE("settings: defaults match INTERFACE.md")
+TEST_CASE("settings: defaults match conf.d/90-account-guard.conf")
 {
 	Settings s = parse_settings(env({}));
 	REQUIRE(s.memcached_servers.size() == 1);
