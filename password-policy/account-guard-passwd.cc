@@ -1,4 +1,5 @@
-// account-guard-passwd: the password checker and change backend of INTERFACE.md §5.
+// account-guard-passwd: the password checker and change backend (README "Changing passwords",
+// password-policy/README.md).
 //
 //   account-guard-passwd [-c CONFIG] check [--user USER] [--old] [--json]
 //   account-guard-passwd [-c CONFIG] chpasswd

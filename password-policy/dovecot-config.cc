@@ -17,8 +17,9 @@ constexpr std::string_view setting_prefix = "account_guard_";
 // A plugin {} section is a few dozen lines; more than this is a broken configuration.
 constexpr std::size_t max_output = 1024 * 1024;
 
-// doveconf's complaint, on one line.
-std::string one_line(std::string_view text)
+} // namespace
+
+std::string doveconf_error_text(std::string_view text)
 {
 	std::string out;
 	for (std::size_t i = 0; i < text.size() && out.size() < 1024; i++) {
@@ -32,8 +33,6 @@ std::string one_line(std::string_view text)
 	}
 	return out.empty() ? "(no output)" : out;
 }
-
-} // namespace
 
 const char *PluginSettings::get(const char *name) const
 {
@@ -58,7 +57,9 @@ PluginSettings parse_doveconf_output(std::string_view output)
 		// Only our own keys: other plugins' secrets have no business in our memory.
 		if (key.substr(0, setting_prefix.size()) != setting_prefix)
 			continue;
-		settings.set(std::string(key), std::string(line.substr(eq + 1)));
+		// doveconf prints each key once; should it not, the first stays.
+		if (settings.get(std::string(key).c_str()) == nullptr)
+			settings.set(std::string(key), std::string(line.substr(eq + 1)));
 	}
 	return settings;
 }
@@ -125,7 +126,7 @@ Result<PluginSettings> read_plugin_settings(const std::string &config_path, cons
 		return failure(doveconf + " -c " + config_path + " -S plugin failed (" +
 			       (WIFEXITED(status) ? "exit code " + std::to_string(WEXITSTATUS(status))
 						  : "signal " + std::to_string(WTERMSIG(status))) +
-			       "): " + one_line(output));
+			       "): " + doveconf_error_text(output));
 	}
 	return parse_doveconf_output(output);
 }

@@ -27,8 +27,14 @@ private:
 };
 
 // The account_guard_* lines of doveconf -S output; other lines (other plugins' settings,
-// doveconf's warnings) are ignored.
+// doveconf's warnings) are ignored, and the first line of a key wins. The auth module's
+// parser (plugin/guard-doveconf.c) answers the same: tests/unit/doveconf-cases.h holds the
+// cases both test suites run.
 PluginSettings parse_doveconf_output(std::string_view output);
+
+// doveconf's complaint on one line (" / " between its lines, '?' for control characters,
+// about 1 KB at most), or "(no output)"; as the auth module shows it.
+std::string doveconf_error_text(std::string_view output);
 
 Result<PluginSettings> read_plugin_settings(const std::string &config_path,
 					    const std::string &doveconf = default_doveconf);

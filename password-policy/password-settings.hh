@@ -1,5 +1,6 @@
 #pragma once
-// The account_guard_password_* settings of INTERFACE.md §2: defaults, parsing, validation.
+// The account_guard_password_* settings (password-policy/README.md "Settings"): defaults,
+// parsing, validation.
 // A bad value is an error that names the setting and the value, e.g.
 // "account_guard_password_min_length: must be at least 8 '5'".
 
@@ -31,7 +32,7 @@ using SettingLookup = std::function<const char *(const char *name)>;
 
 Result<PasswordSettings> parse_password_settings(const SettingLookup &lookup);
 
-// The seven setting names, in INTERFACE.md order.
+// The seven setting names, in the order of conf.d/90-account-guard.conf.
 const std::vector<const char *> &password_setting_names();
 
 } // namespace account_guard

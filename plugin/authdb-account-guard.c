@@ -1,4 +1,4 @@
-/* passdb driver "account_guard" (INTERFACE.md §3): chained after the real
+/* passdb driver "account_guard" (README "What it does"): chained after the real
    passdb, it hands each verified PLAIN/LOGIN login to the engine and turns
    the engine's verdict into a passdb result. It decides nothing itself. */
 
@@ -70,7 +70,7 @@ account_guard_preinit(pool_t pool, const char *args)
 		if (str_begins(*arg, "config="))
 			module->config_path = p_strdup(pool, *arg + 7);
 		else {
-			/* Settings live in plugin {} only (INTERFACE.md §2):
+			/* Settings live in plugin {} only (README "Settings"):
 			   refuse a copy here rather than silently ignore it. */
 			i_fatal("account_guard: Unknown passdb argument '%s' "
 				"(settings belong in plugin {}; the only "
@@ -89,8 +89,10 @@ account_guard_preinit(pool_t pool, const char *args)
 	if (guard_settings_read(pool, module->config_path, &module->set,
 				&error) < 0)
 		i_fatal("account_guard: %s", error);
-	if (ag_engine_new(account_guard_getenv, module, &module->engine,
-			  errbuf, sizeof(errbuf)) != AG_OK)
+	/* The one process that decides logins, and so the one that opens
+	   the GeoIP / ASN databases. */
+	if (ag_engine_new_flags(account_guard_getenv, module, AG_ENGINE_LOGINS,
+				&module->engine, errbuf, sizeof(errbuf)) != AG_OK)
 		i_fatal("account_guard: %s", errbuf);
 	e_debug(auth_event, "account_guard: %u settings from plugin {} of %s",
 		guard_settings_count(module->set), module->config_path);
@@ -291,7 +293,8 @@ static struct passdb_module_interface passdb_account_guard = {
 	.verify_plain = account_guard_verify_plain,
 	/* Challenge-response mechanisms call lookup_credentials before the
 	   password is verified: recording there would let anyone who knows
-	   a username fill the account's history (NOTES §2.5). */
+	   a username fill the account's history (README "Install and enable",
+	   step 1). */
 	.lookup_credentials = NULL,
 };
 

@@ -1,4 +1,4 @@
-/* doveadm account-status / account-lock / account-unlock (INTERFACE.md §6).
+/* doveadm account-status / account-lock / account-unlock (README "Operating it").
    Each command builds an engine from plugin {} (doveadm reads its settings
    only after loading the modules, so not at init), makes one engine call and
    prints through doveadm-print so that -f flow|tab|table|json all work. */
@@ -25,7 +25,7 @@ DOVEADM_GUARD_EXPORT extern const char *doveadm_account_guard_plugin_version;
 
 const char *doveadm_account_guard_plugin_version = DOVECOT_ABI_VERSION;
 
-/* INTERFACE.md §6 order; the output keeps it whatever order the engine
+/* README "Operating it" order; the output keeps it whatever order the engine
    reports the fields in. */
 static const char *const account_status_fields[] = {
 	"user", "locked", "reason", "since", "networks", "countries",
@@ -115,7 +115,7 @@ doveadm_guard_status_field(const char *name, const char *value, void *context)
 		}
 	}
 	/* A field this glue does not know yet (newer engine): left out, so
-	   the output stays what INTERFACE.md §6 promises. */
+	   the output stays what README "Operating it" promises. */
 }
 
 static void cmd_account_status(struct doveadm_cmd_context *cctx)

@@ -47,7 +47,7 @@ void guard_event_emit(struct event *parent, const struct ag_event *ev,
 	if (log_prefix)
 		event_set_append_log_prefix(event, GUARD_LOG_PREFIX);
 	/* A NULL name is a plain log line (e.g. "memcached answers again"),
-	   not one of the named events of INTERFACE.md §7. */
+	   not one of the named events of README "Operating it". */
 	if (ev->name != NULL)
 		event_set_name(event, ev->name);
 

@@ -2,11 +2,10 @@
    See guard-settings.h for why the auth process needs this at all. */
 
 #include "lib.h"
-#include "array.h"
 #include "str.h"
 #include "path-util.h"
 #include "master-service.h"
-#include "guard-settings.h"
+#include "guard-doveconf.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,19 +16,9 @@
 #  define GUARD_DOVECONF_PATH "/usr/bin/doveconf"
 #endif
 
-#define GUARD_SETTING_PREFIX "account_guard_"
-#define GUARD_DOVECONF_PLUGIN_PREFIX "plugin/"
 /* doveconf prints one line per setting; a plugin {} section this big is
    a broken config, not a reason to eat the auth process's memory. */
 #define GUARD_DOVECONF_MAX_OUTPUT (1024*1024)
-/* How much of doveconf's own message goes into our error. */
-#define GUARD_DOVECONF_MAX_ERROR 1024
-
-struct guard_settings {
-	/* key, value, key, value, ... - a plugin {} section is a few dozen
-	   lines, so a linear search beats a hash table here. */
-	ARRAY_TYPE(const_string) pairs;
-};
 
 int guard_settings_find_config(const char *base_dir, const char **path_r,
 			       const char **error_r)
@@ -61,26 +50,6 @@ int guard_settings_find_config(const char *base_dir, const char **path_r,
 	else
 		*path_r = link_path;
 	return 0;
-}
-
-static const char *guard_settings_error_text(const string_t *output)
-{
-	string_t *str = t_str_new(128);
-	const unsigned char *p = output->data;
-	size_t i;
-
-	/* doveconf's message may span lines; one log line reads better. */
-	for (i = 0; i < output->used && str_len(str) < GUARD_DOVECONF_MAX_ERROR; i++) {
-		if (p[i] == '\n') {
-			if (i + 1 < output->used)
-				str_append(str, " / ");
-		} else if (p[i] < 0x20) {
-			str_append_c(str, '?');
-		} else {
-			str_append_c(str, p[i]);
-		}
-	}
-	return str_len(str) == 0 ? "(no output)" : str_c(str);
 }
 
 static void ATTR_NORETURN
@@ -170,7 +139,7 @@ guard_settings_run_doveconf(const char *config_path, string_t *output,
 			GUARD_DOVECONF_PATH, config_path,
 			WIFEXITED(status) ? "exit code" : "signal",
 			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			guard_settings_error_text(output));
+			guard_doveconf_error_text(output->data, output->used));
 		return -1;
 	}
 	return 0;
@@ -179,51 +148,11 @@ guard_settings_run_doveconf(const char *config_path, string_t *output,
 int guard_settings_read(pool_t pool, const char *config_path,
 			struct guard_settings **set_r, const char **error_r)
 {
-	struct guard_settings *set;
-	const char *const *lines, *key, *value, *p;
 	string_t *output;
 
 	output = t_str_new(1024);
 	if (guard_settings_run_doveconf(config_path, output, error_r) < 0)
 		return -1;
-
-	set = p_new(pool, struct guard_settings, 1);
-	p_array_init(&set->pairs, pool, 32);
-	/* Lines are "plugin/<key>=<value>" with the value exactly as
-	   configured; anything else (doveconf warnings on stderr, the empty
-	   "plugin=" root line) is not a setting of ours. Only our own keys are
-	   kept: other plugins' secrets have no business in auth's memory. */
-	for (lines = t_strsplit(str_c(output), "\n"); *lines != NULL; lines++) {
-		if (!str_begins(*lines, GUARD_DOVECONF_PLUGIN_PREFIX))
-			continue;
-		key = *lines + strlen(GUARD_DOVECONF_PLUGIN_PREFIX);
-		p = strchr(key, '=');
-		if (p == NULL || !str_begins(key, GUARD_SETTING_PREFIX))
-			continue;
-		value = p_strdup(pool, p + 1);
-		key = p_strdup_until(pool, key, p);
-		array_push_back(&set->pairs, &key);
-		array_push_back(&set->pairs, &value);
-	}
-	*set_r = set;
+	*set_r = guard_doveconf_parse(pool, str_c(output));
 	return 0;
-}
-
-const char *guard_settings_get(const struct guard_settings *set,
-			       const char *name)
-{
-	const char *const *pairs;
-	unsigned int i, count;
-
-	pairs = array_get(&set->pairs, &count);
-	for (i = 0; i + 1 < count; i += 2) {
-		if (strcmp(pairs[i], name) == 0)
-			return pairs[i + 1];
-	}
-	return NULL;
-}
-
-unsigned int guard_settings_count(const struct guard_settings *set)
-{
-	return array_count(&set->pairs) / 2;
 }

@@ -4,8 +4,8 @@
 /* How the auth process obtains the plugin {} settings.
 
    The auth process reads only its own settings (auth_setting_parser_info):
-   plugin {} never reaches it. INTERFACE.md §2 wants every setting written
-   once, in plugin {}, so at start-up (passdb preinit, still root) we run
+   plugin {} never reaches it. Every setting is written once, in plugin {}
+   (README "Settings"), so at start-up (passdb preinit, still root) we run
    "doveconf -c <config file> -S plugin" once and keep the account_guard_*
    pairs. -S prints "plugin/<key>=<value>" lines with the exact values:
    unlike the human-readable form it neither quotes nor hides values that

@@ -1,4 +1,4 @@
-/* Submission plugin "account_guard" (INTERFACE.md §4): every RCPT of the
+/* Submission plugin "account_guard" (README "What it does"): every RCPT of the
    session's account goes to the engine, which counts it in every window of
    account_guard_recipient_limit, cluster-wide, or refuses it. Loaded only
    through protocol submission { mail_plugins = $mail_plugins account_guard }.
@@ -23,7 +23,7 @@
 
 #define SUBMISSION_GUARD_ERROR_MAX 1024
 
-/* INTERFACE.md §4: the exact text of a refused recipient. Dovecot puts the
+/* The exact text of a refused recipient (README "What it does"). Dovecot puts the
    path in front of it: "451 4.7.1 <rcpt@example.com> Recipient limit ..." */
 #define SUBMISSION_GUARD_REFUSED_TEXT \
 	"Recipient limit exceeded, try again later"
@@ -69,7 +69,7 @@ SUBMISSION_GUARD_EXPORT extern const char account_guard_plugin_binary_dependency
 
 const char *account_guard_plugin_version = DOVECOT_ABI_VERSION;
 /* An array, not a pointer: the module loader takes the dlsym() address as
-   the string (NOTES §3). Keeps imap, lmtp and doveadm from loading us. */
+   the string. Keeps imap, lmtp and doveadm from loading us. */
 const char account_guard_plugin_binary_dependency[] = "submission";
 
 static MODULE_CONTEXT_DEFINE_INIT(submission_guard_client_module,
@@ -127,7 +127,9 @@ submission_guard_engine(struct client *client,
 	   = 1, service_count = 1) the process's only one. It reads the user's
 	   view of plugin {}, where this user's userdb fields already override
 	   the settings they name - so ag_rcpt() needs no user_getenv, and a
-	   raised client_limit cannot mix up two users' limits. */
+	   raised client_limit cannot mix up two users' limits. Without
+	   AG_ENGINE_LOGINS: recipients need no GeoIP, so the MaxMind files
+	   are not opened for every session. */
 	if (ag_engine_new(submission_guard_getenv, client->user,
 			  &gclient->engine, error, sizeof(error)) == AG_OK)
 		return gclient->engine;

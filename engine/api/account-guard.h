@@ -33,7 +33,7 @@ typedef const char *ag_getenv_fn(const char *name, void *context);
 /* One thing that happened, for the glue to log and emit as a Dovecot event.
    Strings are valid only during the callback; unset fields are NULL (or -1 for numbers). */
 struct ag_event {
-	const char *name;      /* e.g. "account_guard_account_locked" (INTERFACE.md §7); NULL for a
+	const char *name;      /* e.g. "account_guard_account_locked" (README, "Operating it"); NULL for a
 	                          plain log line that is not a named event */
 	int level;             /* AG_LEVEL_* */
 	const char *message;   /* the log line, without the "account_guard: " prefix */
@@ -71,10 +71,22 @@ typedef void ag_notify_fn(const struct ag_notification *notification, void *cont
 
 struct ag_engine;
 
+/* What the process uses the engine for (flags of ag_engine_new_flags()). */
+/* Decides logins - ag_login(), ag_login_start(): the auth process. Only logins look up
+   GeoIP and AS numbers, so only such an engine opens account_guard_geoip_db and
+   account_guard_asn_db, at once: a missing or unreadable file stops start-up with
+   AG_ERR_CONFIG and an error naming the setting. Without the flag the files are never
+   opened, and a login is refused as an internal error (fail_mode decides its verdict). */
+#define AG_ENGINE_LOGINS 0x1
+
 /* Parses and validates every account_guard_* setting through getenv.
    Does not connect to memcached (that happens lazily at the first call that needs it).
    Returns AG_OK, or AG_ERR_CONFIG with e.g.
    "account_guard_ip_limit: invalid limit '10/1x'" in error. */
+int ag_engine_new_flags(ag_getenv_fn *getenv, void *getenv_context, unsigned int flags,
+			struct ag_engine **engine_r, char *error, size_t error_size);
+/* ag_engine_new_flags() with no flags: recipients and administration (submission, doveadm,
+   the password tool). */
 int ag_engine_new(ag_getenv_fn *getenv, void *getenv_context, struct ag_engine **engine_r,
 		  char *error, size_t error_size);
 void ag_engine_free(struct ag_engine **engine);
@@ -193,7 +205,7 @@ int ag_rcpt(struct ag_engine *engine, const struct ag_rcpt *rcpt, enum ag_verdic
 
 /* ---- Administration (doveadm) ---- */
 
-/* Called once per field, in INTERFACE.md §6 order:
+/* Called once per field, in the order README "Operating it" lists them:
    user, locked, reason, since, networks, countries, recipients. */
 typedef void ag_field_fn(const char *name, const char *value, void *context);
 

@@ -1,6 +1,6 @@
 #pragma once
 // What the engine reports instead of logging (library code never logs): the glue turns each
-// Event into a Dovecot event (INTERFACE.md §7) and one log line.
+// Event into a Dovecot event (the names README "Operating it" lists) and one log line.
 
 #include <string>
 
@@ -9,7 +9,7 @@ namespace account_guard {
 enum class Level { debug = 0, info = 1, warning = 2, error = 3 };
 
 struct Event {
-	const char *name = nullptr; // one of the INTERFACE.md §7 names
+	const char *name = nullptr; // one of the event names of README "Operating it"
 	Level level = Level::info;
 	std::string message;
 	std::string user;

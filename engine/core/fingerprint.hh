@@ -1,5 +1,5 @@
 #pragma once
-// The short salted password fingerprint of a lock (DESIGN.md "State model"): 12 bits of
+// The short salted password fingerprint of a lock (README "What it does"): 12 bits of
 // SHA-256(salt, user, password). A different verified password is noticed with probability
 // 4095/4096; the 12 bits narrow a guess by a factor of 4096 at most, which is useless
 // against any password the policy would accept.

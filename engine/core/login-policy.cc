@@ -157,7 +157,7 @@ LoginDecision decide_login(const Settings &s, std::optional<AccountRecord> curre
 			e.reason = "password changed";
 			describe_evidence(e, d.record);
 			d.events.push_back(std::move(e));
-			// The recipient counts are not evidence: they stay (INTERFACE.md §6: only an
+			// The recipient counts are not evidence: they stay (README "Operating it": only an
 			// explicit reset clears them).
 			RecipientRecord recipients = std::move(d.record.recipients);
 			d.record = AccountRecord{};

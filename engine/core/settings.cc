@@ -1,7 +1,5 @@
 #include "settings.hh"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <climits>
 
@@ -237,7 +235,7 @@ const SettingDef setting_defs[] = {
 	{"account_guard_notify_from", false,
 	 [](Settings &s, std::string_view n, std::string_view v) {
 		 if (v.empty())
-			 return; // the default: postmaster@ + this host's name
+			 return; // the default: postmaster@ + the host name parse_settings() is given
 		 if (v.find('@') == std::string_view::npos ||
 		     v.find_first_of(" \t\r\n<>") != std::string_view::npos)
 			 fail(n, "invalid address", v);
@@ -288,12 +286,9 @@ void check_cross_settings(const Settings &s)
 	}
 }
 
-std::string default_notify_from()
+std::string default_notify_from(std::string_view hostname)
 {
-	char host[256] = "";
-	if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
-		return "postmaster@localhost";
-	return std::string("postmaster@") + host;
+	return "postmaster@" + std::string(hostname.empty() ? "localhost" : hostname);
 }
 
 } // namespace
@@ -426,7 +421,7 @@ const std::vector<const char *> &overridable_setting_names()
 	return names;
 }
 
-Settings parse_settings(const Getenv &getenv)
+Settings parse_settings(const Getenv &getenv, std::string_view hostname)
 {
 	Settings s;
 	for (const SettingDef &def : setting_defs) {
@@ -435,23 +430,35 @@ Settings parse_settings(const Getenv &getenv)
 			def.apply(s, def.name, trim(value));
 	}
 	if (s.notify_from.empty())
-		s.notify_from = default_notify_from();
+		s.notify_from = default_notify_from(hostname);
+	check_cross_settings(s);
+	return s;
+}
+
+Settings apply_user_overrides(const Settings &base, const std::vector<SettingValue> &overrides)
+{
+	Settings s = base;
+	for (const SettingDef &def : setting_defs) {
+		if (!def.overridable)
+			continue;
+		auto it = std::find_if(overrides.begin(), overrides.end(), [&](const SettingValue &o) {
+			return std::string_view(o.name) == def.name;
+		});
+		if (it != overrides.end() && it->value != nullptr)
+			def.apply(s, def.name, trim(it->value));
+	}
 	check_cross_settings(s);
 	return s;
 }
 
 Settings apply_user_overrides(const Settings &base, const Getenv &getenv)
 {
-	Settings s = base;
-	for (const SettingDef &def : setting_defs) {
-		if (!def.overridable)
-			continue;
-		const char *value = getenv(def.name);
-		if (value != nullptr)
-			def.apply(s, def.name, trim(value));
+	std::vector<SettingValue> overrides;
+	for (const char *name : overridable_setting_names()) {
+		if (const char *value = getenv(name))
+			overrides.push_back({name, value});
 	}
-	check_cross_settings(s);
-	return s;
+	return apply_user_overrides(base, overrides);
 }
 
 } // namespace account_guard

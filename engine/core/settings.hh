@@ -1,5 +1,6 @@
 #pragma once
-// Every account_guard_* setting of INTERFACE.md §2, parsed and validated once at start-up.
+// Every account_guard_* setting (README "Settings", conf.d/90-account-guard.conf), parsed and
+// validated once at start-up.
 // The same code applies per-user overrides (passdb extra fields, userdb fields) on top of a
 // copy, so a per-user value is validated exactly like a global one.
 
@@ -68,7 +69,7 @@ struct Settings {
 	std::string lock_message =
 		"Account locked after suspicious logins. Change your password to unlock it.";
 	std::string notify;
-	std::string notify_from; // default "postmaster@<hostname>", filled at parse time
+	std::string notify_from; // default "postmaster@<hostname>", filled by parse_settings()
 	std::string notify_relay;
 	Mode mode = Mode::enforce;
 	FailMode fail_mode = FailMode::open;
@@ -78,13 +79,24 @@ struct Settings {
 using Getenv = std::function<const char *(const char *name)>;
 
 // Global settings from plugin {}: every setting, then the checks across settings.
-Settings parse_settings(const Getenv &getenv);
+// hostname is this host's name, for the notify_from default: the composition root reads it
+// (gethostname), so parsing stays a pure function of its arguments; empty means "localhost".
+Settings parse_settings(const Getenv &getenv, std::string_view hostname = {});
 
 // The names a user's passdb/userdb fields may override: the policy, not the plumbing
 // (servers, key prefix, databases).
 const std::vector<const char *> &overridable_setting_names();
 
-// A copy of base with the user's overrides applied; throws SettingError like parse_settings.
+// One setting as a user's passdb/userdb fields give it; both strings are the caller's.
+struct SettingValue {
+	const char *name;
+	const char *value;
+};
+
+// A copy of base with the user's overrides applied (names that may not be overridden are
+// ignored); throws SettingError like parse_settings.
+Settings apply_user_overrides(const Settings &base, const std::vector<SettingValue> &overrides);
+// The same, asking getenv for each of overridable_setting_names() once.
 Settings apply_user_overrides(const Settings &base, const Getenv &getenv);
 
 // Value parsers, exposed for tests and for the other tools that share the syntax.

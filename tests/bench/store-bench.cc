@@ -285,8 +285,10 @@ struct Engine {
 	explicit Engine(Config &config)
 	{
 		char error[512];
-		if (ag_engine_new(config_getenv, &config, &engine, error, sizeof(error)) != AG_OK)
-			throw std::runtime_error(std::string("ag_engine_new: ") + error);
+		// Logins as the auth process makes them (GeoIP on), recipients as submission does.
+		if (ag_engine_new_flags(config_getenv, &config, AG_ENGINE_LOGINS, &engine, error,
+					sizeof(error)) != AG_OK)
+			throw std::runtime_error(std::string("ag_engine_new_flags: ") + error);
 	}
 	~Engine() { ag_engine_free(&engine); }
 	Engine(const Engine &) = delete;

@@ -16,7 +16,7 @@ import sandbox
 
 PLUGIN_FILE = "lib95_account_guard_plugin.so"
 
-# INTERFACE.md §4; Dovecot puts "<path> " in front of the text.
+# README "What it does"; Dovecot puts "<path> " in front of the text.
 REFUSED_TEXT = "Recipient limit exceeded, try again later"
 TEMPFAIL_TEXT = "Recipient limit cannot be checked now, try again later"
 

@@ -1,4 +1,4 @@
-"""The guard passdb inside Dovecot's passdb chain (INTERFACE.md §3), through a real Dovecot:
+"""The guard passdb inside Dovecot's passdb chain (README "Install and enable"), through a real Dovecot:
 what happens when the guard is reached without a verified password (a configuration without
 `skip = unauthenticated`), and when a master user logs in as an account.
 

@@ -1,4 +1,4 @@
-"""account-guard-passwd (INTERFACE.md §5) and passwd-file-update as programs: exit codes,
+"""account-guard-passwd (README "Changing passwords") and passwd-file-update as programs: exit codes,
 messages, -c, build-breached, chpasswd against a real memcached, and proof that Dovecot's own
 `doveadm pw -t` accepts every hash the tool produces.
 

@@ -1,4 +1,4 @@
-"""Recipient limits on submission (issue 4, INTERFACE.md §4) end to end: a real Dovecot whose
+"""Recipient limits on submission (README "What it does") end to end: a real Dovecot whose
 submission service loads lib95_account_guard_plugin.so and relays to a local aiosmtpd sink, a
 real memcached, everything on 127.0.0.1. Reply lines are read raw off the socket, so the
 assertions are about exactly what a client sees.

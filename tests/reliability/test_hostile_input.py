@@ -5,7 +5,7 @@ auth_debug = yes and every account_guard event exported to the log.
 
 The real passdb here is `static` (any username, one password), so that usernames a
 passwd-file cannot hold still reach the guard; auth_username_chars is empty so Dovecot
-itself lets them through (DOVECOT-2.3-NOTES.md §9.3)."""
+itself lets them through."""
 
 import json
 import subprocess

@@ -285,7 +285,7 @@ PasswordPolicy policy_with_gate(double min_guesses_log10, std::vector<std::strin
 
 TEST_CASE("password policy: rule 4, an estimate exactly at the gate passes, just below it does not")
 {
-	// guesses >= 10^min_guesses_log10 passes (INTERFACE.md: the gate is a minimum).
+	// guesses >= 10^min_guesses_log10 passes (password-policy/README.md: the gate is a minimum).
 	for (const std::string pw : {"Tr0ub4dor&3-wide", "Mango-Tiger-Quartz-77", "passwordpassword"}) {
 		CAPTURE(pw);
 		const double g = estimate_guesses_log10(pw, {});

@@ -25,7 +25,7 @@ std::string error_of(std::map<std::string, std::string> values)
 
 } // namespace
 
-TEST_CASE("password settings: defaults match INTERFACE.md")
+TEST_CASE("password settings: defaults match password-policy/README.md")
 {
 	auto s = parse({});
 	REQUIRE(s.ok());

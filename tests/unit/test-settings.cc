@@ -30,7 +30,7 @@ std::string error_of(std::map<std::string, std::string> values)
 
 } // namespace
 
-TEST_CASE("settings: defaults match INTERFACE.md")
+TEST_CASE("settings: defaults match conf.d/90-account-guard.conf")
 {
 	Settings s = parse_settings(env({}));
 	REQUIRE(s.memcached_servers.size() == 1);
@@ -185,4 +185,29 @@ TEST_CASE("settings: an empty notify_from means the default")
 		return std::string(name) == "account_guard_notify_from" ? "" : nullptr;
 	});
 	CHECK(s.notify_from.rfind("postmaster@", 0) == 0);
+}
+
+TEST_CASE("settings: the notify_from default is postmaster@ the host name passed in")
+{
+	CHECK(parse_settings(env({}), "mx1.example.net").notify_from == "postmaster@mx1.example.net");
+	CHECK(parse_settings(env({{"account_guard_notify_from", ""}}), "mx1.example.net").notify_from ==
+	      "postmaster@mx1.example.net");
+	// No name known (or none given): localhost, as when gethostname() fails.
+	CHECK(parse_settings(env({}), "").notify_from == "postmaster@localhost");
+	CHECK(parse_settings(env({})).notify_from == "postmaster@localhost");
+	CHECK(parse_settings(env({{"account_guard_notify_from", "guard@example.net"}}), "mx1.example.net")
+		      .notify_from == "guard@example.net");
+}
+
+TEST_CASE("settings: overrides given as values apply like those looked up")
+{
+	Settings base = parse_settings(env({}));
+	Settings user = apply_user_overrides(base, std::vector<SettingValue>{
+		{"account_guard_ip_limit", " 2/1h "},
+		{"account_guard_key_prefix", "evil:"}, // not overridable: ignored
+	});
+	CHECK(user.ip_limit[0].to_string() == "2/1h");
+	CHECK(user.key_prefix == "ag:");
+	CHECK_THROWS_WITH(apply_user_overrides(base, std::vector<SettingValue>{{"account_guard_mode", "x"}}),
+			  "account_guard_mode: expected enforce or log, got 'x'");
 }
