@@ -110,7 +110,7 @@ TEST_CASE("lock durability: a full memcached (-M) keeps a lock set by logins thr
 
 TEST_CASE("lock durability: evicting memcached keeps a lock whose account keeps trying to log in")
 {
-	// Two servers of 1 MB each that evict (no -M); 40 MB of unrelated writes pass through them.
+	// Two servers of 1 MB each that evict (no -M); 300,000 unrelated items pass through them.
 	MemcachedProcess a({"-m", "1", "-I", "512k"});
 	MemcachedProcess b({"-m", "1", "-I", "512k"});
 	std::vector<Server> servers = a.servers();
@@ -120,28 +120,43 @@ TEST_CASE("lock durability: evicting memcached keeps a lock whose account keeps 
 	const Settings s = defaults();
 	service.lock("carol", "abuse desk", t0);
 	service.lock("dave", "abuse desk", t0);
-	const std::string carol_lock = account_key("ag:", KeyKind::lock, "carol");
-	const std::string dave_lock = account_key("ag:", KeyKind::lock, "dave");
+	// A lock item lives on its record's server: read it placed with the record's key.
+	const auto lock_of = [&](const char *user) {
+		return store.gets_with(account_key("ag:", KeyKind::account, user), account_key("ag:", KeyKind::lock, user))
+			.second.has_value();
+	};
+	REQUIRE(lock_of("carol"));
+	REQUIRE(lock_of("dave"));
+	// memcached evicts within a slab class: the flood is of items the size of a lock item
+	// (same key length, same value length), so that they compete for the same memory.
+	Lock sample;
+	sample.reason = "abuse desk";
+	const std::size_t value_size = encode_lock(sample).size();
+	const std::size_t key_size = account_key("ag:", KeyKind::lock, "carol").size();
 	long refused = 0, attempts = 0;
-	for (long i = 0; i < 40000; i++) {
-		store.set("flood:" + std::to_string(i), std::string(1000, 'y'), 0);
-		// carol's thief tries every 200 writes (about 0.2 MB: a fifth of a server's memory);
-		// nobody tries dave's account.
-		if (i % 200 == 0) {
+	const long flood = 300000;
+	for (long i = 0; i < flood; i++) {
+		std::string key = "fl:" + std::to_string(i);
+		key.resize(key_size, '.');
+		store.set(key, std::string(value_size, 'y'), 0);
+		// carol's thief tries every 2,000 writes (about a ninth of what the two servers hold
+		// of these: some 17,500); nobody tries dave's account.
+		if (i % 2000 == 0) {
 			attempts++;
 			refused += login(service, s, "carol", "198.51.100.7", t0 + 1).verdict == Verdict::refuse;
 		}
 	}
 	const long evictions = test::stat(a.port(), "evictions") + test::stat(b.port(), "evictions");
-	std::printf("evicting memcached (2 x -m 1): %ld evictions; carol's lock (a login every 200 writes) "
-		    "refused %ld of %ld logins and is %s; dave's (no login) is %s\n",
-		    evictions, refused, attempts, store.gets(carol_lock) ? "kept" : "lost",
-		    store.gets(dave_lock) ? "kept" : "lost");
+	std::printf("evicting memcached (2 x -m 1): %ld writes of %zu+%zu bytes, %ld evictions; carol's lock "
+		    "(a login every 2,000 writes) refused %ld of %ld logins and is %s; dave's (no login) is %s\n",
+		    flood, key_size, value_size, evictions, refused, attempts, lock_of("carol") ? "kept" : "lost",
+		    lock_of("dave") ? "kept" : "lost");
 	CHECK(evictions > 10000);
 	CHECK(refused == attempts);
 	CHECK(service.status(s, "carol", t0 + 2).locked);
 	// What README says is not guaranteed: a lock nobody reads ages out like any item.
-	CHECK_FALSE(store.gets(dave_lock));
+	CHECK_FALSE(lock_of("dave"));
+	CHECK(lock_of("carol"));
 }
 
 TEST_CASE("lock durability: with one of two servers unreachable or restarted, the lock holds; an administrator lifts it")
@@ -186,8 +201,13 @@ TEST_CASE("lock durability: with one of two servers unreachable or restarted, th
 	a.stop();
 	a.start();
 	REQUIRE(a.pid() > 0);
-	CHECK_FALSE(store.gets(account_key("ag:", KeyKind::lock, user)));
+	// The lock item lives on the record's server (placed with the record's key).
+	const auto lock_item = [&] {
+		return store.gets_with(account_key("ag:", KeyKind::account, user), account_key("ag:", KeyKind::lock, user))
+			.second;
+	};
+	CHECK_FALSE(lock_item());
 	CHECK(login(service, s, user, "203.0.1.1", t0 + 50).verdict == Verdict::refuse);
-	CHECK(store.gets(account_key("ag:", KeyKind::lock, user))); // put back
+	CHECK(lock_item()); // put back
 	CHECK(service.status(s, user, t0 + 51).reason == "abuse desk");
 }
