@@ -1,6 +1,8 @@
 #pragma once
 // The caller's side of AsyncMemcached for its tests: a waiter that records its answer, a small
-// poll() loop standing in for Dovecot's ioloop, and a store on that loop (Fixture).
+// poll() loop standing in for Dovecot's ioloop, and a store on that loop (Fixture), all on a
+// fake clock that only the test advances: timeouts, suspensions and after() happen when the
+// test moves the clock past them, never because the machine was slow.
 
 #include "async-memcached.hh"
 #include "memcached-process.hh"
@@ -20,6 +22,16 @@
 
 namespace account_guard::test {
 
+// The store's clock (AsyncMemcached's `now`). Starts well after the clock's epoch, so that
+// no time the store computes from it is the epoch itself.
+struct FakeClock {
+	Clock::time_point t = Clock::time_point{} + 1000h;
+
+	Clock::time_point now() const { return t; }
+	void advance(Clock::duration d) { t += d; }
+	AsyncMemcached::Now function() { return [this] { return t; }; }
+};
+
 // Set while the test is inside a call of the store: an answer then is a broken promise.
 inline bool inside_call = false;
 
@@ -37,7 +49,6 @@ struct Waiter final : StoreWaiter {
 	std::string error;
 	bool companion_hit = false; // gets_with
 	std::string companion_value;
-	Clock::time_point when;
 	std::function<void()> then; // runs inside on_reply
 
 	void on_reply(const StoreReply &reply) override
@@ -50,14 +61,15 @@ struct Waiter final : StoreWaiter {
 		error = std::string(reply.error);
 		companion_hit = reply.companion_hit;
 		companion_value = std::string(reply.companion_value);
-		when = Clock::now();
 		if (then)
 			then();
 	}
 	bool ok() const { return answers == 1 && !answered_inside_call; }
 };
 
-// The caller's event loop: poll() over the watched fds and the one timer.
+// The caller's event loop: poll() over the watched fds, and the one timer, on the fake clock:
+// it is due when the test has advanced the clock to it (or at once, for 0 ms). poll() never
+// waits for it.
 class Loop {
 public:
 	IoHooks hooks()
@@ -67,7 +79,8 @@ public:
 	}
 	void attach(AsyncMemcached *store) { store_ = store; }
 
-	// One turn: waits up to `limit` (less if the timer is due sooner), then dispatches.
+	// One turn: waits up to `limit` (not at all if the timer is due) for I/O, dispatches it,
+	// then fires the timer if it is due.
 	void turn(std::chrono::milliseconds limit = 1000ms)
 	{
 		turns++;
@@ -78,10 +91,8 @@ public:
 								((events & io_write) ? POLLOUT : 0)),
 					     0});
 		auto wait = limit;
-		if (timer_at) {
-			auto left = std::chrono::ceil<std::chrono::milliseconds>(*timer_at - Clock::now());
-			wait = std::max(0ms, std::min(wait, left));
-		}
+		if (timer_due())
+			wait = 0ms;
 		int n = poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
 		REQUIRE(n >= 0);
 		for (const pollfd &p : fds) {
@@ -100,14 +111,21 @@ public:
 			if (ready != 0)
 				store_->on_io(p.fd, ready);
 		}
-		if (timer_at && *timer_at <= Clock::now()) {
-			timer_at.reset();
-			store_->on_timer();
-		}
+		if (timer_due())
+			fire();
 	}
 
-	// Turns until `done` or `limit` has passed; whether `done`.
-	bool run_until(const std::function<bool()> &done, std::chrono::milliseconds limit = 5000ms)
+	// The timer fires now, due or not (the hook contract allows an early timer): what it
+	// answers shows what is due on the store's clock.
+	void fire()
+	{
+		timer_at.reset();
+		store_->on_timer();
+	}
+
+	// Turns until `done` or `limit` (real time, a deadline for a failing test only) has
+	// passed; whether `done`.
+	bool run_until(const std::function<bool()> &done, std::chrono::milliseconds limit = 20000ms)
 	{
 		const auto end = Clock::now() + limit;
 		while (!done() && Clock::now() < end)
@@ -115,13 +133,15 @@ public:
 		return done();
 	}
 
+	FakeClock clock;
 	std::map<int, unsigned> watched;
-	std::optional<Clock::time_point> timer_at;
+	std::optional<Clock::time_point> timer_at; // on `clock`
 	int watch_calls = 0;
 	int redundant_watch_calls = 0; // told what it already had: the hook contract says never
 	int turns = 0;
 
 private:
+	bool timer_due() const { return timer_at && *timer_at <= clock.now(); }
 	void watch(int fd, unsigned events)
 	{
 		watch_calls++;
@@ -140,7 +160,7 @@ private:
 		if (ms < 0)
 			timer_at.reset();
 		else
-			timer_at = Clock::now() + std::chrono::milliseconds(ms);
+			timer_at = clock.now() + std::chrono::milliseconds(ms);
 	}
 
 	AsyncMemcached *store_ = nullptr;
@@ -154,7 +174,8 @@ struct Fixture {
 	Fixture(const std::vector<Server> &servers, std::chrono::milliseconds timeout = 500ms,
 		std::chrono::seconds retry = 2s)
 	{
-		store = std::make_unique<AsyncMemcached>(servers, timeout, loop.hooks(), retry);
+		store = std::make_unique<AsyncMemcached>(servers, timeout, loop.hooks(), retry,
+							 loop.clock.function());
 		loop.attach(store.get());
 	}
 
@@ -172,7 +193,10 @@ struct Fixture {
 	void remove(const std::string &key, Waiter &w) { Call c; store->remove(key, w); }
 	void after(std::chrono::microseconds delay, Waiter &w) { Call c; store->after(delay, w); }
 
-	bool wait(Waiter &w, std::chrono::milliseconds limit = 5000ms)
+	// Moves the store's clock on.
+	void advance(Clock::duration d) { loop.clock.advance(d); }
+
+	bool wait(Waiter &w, std::chrono::milliseconds limit = 20000ms)
 	{
 		return loop.run_until([&] { return w.answers > 0; }, limit);
 	}
