@@ -320,7 +320,8 @@ TEST_CASE("memcached-store: an unreachable server throws without waiting for the
 			case 4: store.remove("ag:h:x"); break;
 			}
 		} catch (const StoreError &e) {
-			// libmemcached's word for a server it skips without connecting.
+			// libmemcached's word for a server it has put in timeout (a refused port
+			// keeps no count of connects that a test could read instead).
 			const std::string what = e.what();
 			INFO(what);
 			CHECK(what.find("SERVER HAS FAILED AND IS DISABLED") != std::string::npos);
@@ -413,6 +414,14 @@ TEST_CASE("memcached-store: a restart between two calls costs no failed call")
 
 namespace {
 
+// Whether an error says the server was skipped, not asked: by MemcachedStore after a request
+// timed out, or by libmemcached after a connect failed.
+bool says_skipped(const std::string &what)
+{
+	return what.find(" timed out; skipped for ") != std::string::npos ||
+	       what.find("SERVER HAS FAILED AND IS DISABLED") != std::string::npos;
+}
+
 // The calls after a timeout: each must throw that the server is skipped, without waiting for
 // the timeout again. Their total time is compared with what waiting would cost (20 times the
 // timeout) with a wide margin. Returns the total in ms, for the figures.
@@ -427,8 +436,8 @@ double expect_skipped(std::chrono::milliseconds timeout, Call &&call)
 		} catch (const StoreError &e) {
 			const std::string what = e.what();
 			INFO(what);
-			CHECK(what.find(" timed out; skipped for ") != std::string::npos);
-			if (what.find(" timed out; skipped for ") != std::string::npos)
+			CHECK(says_skipped(what));
+			if (says_skipped(what))
 				skipped++;
 		}
 	}
