@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -243,7 +245,17 @@ public:
 		pid_ = -1;
 	}
 
-	void pause() { kill(pid_, SIGSTOP); }
+	// Stops memcached (SIGSTOP) and returns once every one of its threads is stopped, so that
+	// nothing it had under way can still answer.
+	void pause()
+	{
+		kill(pid_, SIGSTOP);
+		const auto deadline = Clock::now() + 20s;
+		while (!all_threads_stopped()) {
+			REQUIRE(Clock::now() < deadline);
+			std::this_thread::sleep_for(1ms);
+		}
+	}
 	void resume() { kill(pid_, SIGCONT); }
 
 	// memcached's count of connections it ever accepted (this query's one included). Unlike
@@ -257,6 +269,34 @@ public:
 	}
 
 private:
+	// Whether /proc says every thread of the process is stopped ('T').
+	bool all_threads_stopped() const
+	{
+		const std::string tasks = "/proc/" + std::to_string(pid_) + "/task";
+		DIR *dir = opendir(tasks.c_str());
+		REQUIRE(dir != nullptr);
+		bool all = true, any = false;
+		while (dirent *entry = readdir(dir)) {
+			if (entry->d_name[0] == '.')
+				continue;
+			std::FILE *f = std::fopen((tasks + "/" + entry->d_name + "/stat").c_str(), "r");
+			if (f == nullptr)
+				continue; // a thread that has just ended
+			char line[512];
+			const bool read = std::fgets(line, sizeof(line), f) != nullptr;
+			std::fclose(f);
+			// "tid (comm) S ...": the state follows the last ')'.
+			const char *end = read ? std::strrchr(line, ')') : nullptr;
+			if (end == nullptr || end[1] != ' ')
+				continue;
+			any = true;
+			if (end[2] != 'T')
+				all = false;
+		}
+		closedir(dir);
+		return any && all;
+	}
+
 	std::vector<std::string> options_;
 	std::uint16_t port_ = 0;
 	pid_t pid_ = -1;
