@@ -33,4 +33,11 @@ std::string account_key(std::string_view prefix, KeyKind kind, std::string_view 
 	return key;
 }
 
+std::string sibling_key(std::string_view key, std::string_view prefix, KeyKind kind)
+{
+	std::string sibling(key);
+	sibling[prefix.size()] = static_cast<char>(kind);
+	return sibling;
+}
+
 } // namespace account_guard

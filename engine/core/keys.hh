@@ -18,4 +18,8 @@ enum class KeyKind : char {
 
 std::string account_key(std::string_view prefix, KeyKind kind, std::string_view user);
 
+// The key of another kind for the same user, from one made by account_key() with `prefix`:
+// the digest is not computed again (every login needs the record's and the lock item's key).
+std::string sibling_key(std::string_view key, std::string_view prefix, KeyKind kind);
+
 } // namespace account_guard

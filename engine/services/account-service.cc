@@ -48,7 +48,7 @@ AccountService::Keys AccountService::keys(std::string_view user)
 {
 	Keys k;
 	k.record = account_key(key_prefix_, KeyKind::account, user);
-	k.lock = account_key(key_prefix_, KeyKind::lock, user);
+	k.lock = sibling_key(k.record, key_prefix_, KeyKind::lock);
 	k.replica = lock_replica_key(store_, key_prefix_, k.record, user);
 	return k;
 }

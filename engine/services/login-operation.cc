@@ -57,7 +57,7 @@ LoginOperation::LoginOperation(AsyncStore &store, std::string_view key_prefix, c
 void LoginOperation::start()
 {
 	key_ = account_key(key_prefix_, KeyKind::account, input_.user);
-	lock_key_ = account_key(key_prefix_, KeyKind::lock, input_.user);
+	lock_key_ = sibling_key(key_, key_prefix_, KeyKind::lock);
 	read();
 }
 

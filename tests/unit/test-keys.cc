@@ -30,3 +30,14 @@ TEST_CASE("keys: distinct users and kinds get distinct keys, the same user the s
 	// A known vector: SHA-256("alice") = 2bd806c9..., first 128 bits in base64url.
 	CHECK(account_key("", KeyKind::account, "alice") == "a:K9gGyX8OAK8aH8Myj6djqQ");
 }
+
+TEST_CASE("keys: a sibling key is the key of that kind, without a second digest")
+{
+	for (const char *user : {"alice", "", "a user with spaces"}) {
+		const std::string record = account_key("ag:", KeyKind::account, user);
+		CHECK(sibling_key(record, "ag:", KeyKind::lock) == account_key("ag:", KeyKind::lock, user));
+		CHECK(sibling_key(record, "ag:", KeyKind::notified) == account_key("ag:", KeyKind::notified, user));
+	}
+	CHECK(sibling_key(account_key("", KeyKind::account, "bob"), "", KeyKind::lock) ==
+	      account_key("", KeyKind::lock, "bob"));
+}
