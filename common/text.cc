@@ -56,4 +56,33 @@ std::string format_time_utc(long long epoch_seconds)
 	return buf;
 }
 
+std::vector<std::string_view> split_words(std::string_view value, std::string_view separators)
+{
+	std::vector<std::string_view> words;
+	std::size_t pos = 0;
+	while (pos < value.size()) {
+		std::size_t start = value.find_first_not_of(separators, pos);
+		if (start == std::string_view::npos)
+			break;
+		std::size_t end = value.find_first_of(separators, start);
+		if (end == std::string_view::npos)
+			end = value.size();
+		words.push_back(value.substr(start, end - start));
+		pos = end;
+	}
+	return words;
+}
+
+std::string setting_error_text(std::string_view name, std::string_view problem, std::string_view value)
+{
+	std::string msg(name);
+	msg += ": ";
+	msg += problem;
+	msg += " '";
+	for (char c : value.substr(0, 200))
+		msg += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+	msg += "'";
+	return msg;
+}
+
 } // namespace account_guard

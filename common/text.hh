@@ -1,5 +1,5 @@
 #pragma once
-// Small text helpers shared by the engine's reporting code.
+// Small text helpers shared by the engine and the password tool.
 
 #include <string>
 #include <string_view>
@@ -13,6 +13,13 @@ namespace account_guard {
 std::string printable(std::string_view text, std::size_t max_bytes = 256);
 
 std::string join(const std::vector<std::string> &items, std::string_view separator);
+
+// The words of `value` between any of `separators` (empty words dropped).
+std::vector<std::string_view> split_words(std::string_view value, std::string_view separators);
+
+// "<setting>: <problem> '<value>'": a bad setting's message. A value may hold anything a
+// postmaster typed; it is kept to one printable line (200 bytes, control bytes as '?').
+std::string setting_error_text(std::string_view name, std::string_view problem, std::string_view value);
 
 // ISO 8601 UTC, e.g. 2026-11-26T22:28:26Z.
 std::string format_time_utc(long long epoch_seconds);

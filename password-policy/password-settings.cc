@@ -1,5 +1,6 @@
 #include "password-settings.hh"
 
+#include "text.hh"
 #include "unicode.hh"
 
 #include <cmath>
@@ -24,14 +25,7 @@ constexpr double max_guesses_log10 = 100;
 // "<setting>: <problem> '<value>'", the value kept to one printable line.
 Failure bad(std::string_view name, std::string_view problem, std::string_view value)
 {
-	std::string msg(name);
-	msg += ": ";
-	msg += problem;
-	msg += " '";
-	for (char c : value.substr(0, 200))
-		msg += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-	msg += "'";
-	return failure(std::move(msg));
+	return failure(setting_error_text(name, problem, value));
 }
 
 std::string_view trim(std::string_view v)
@@ -45,19 +39,8 @@ std::string_view trim(std::string_view v)
 
 std::vector<std::string> split(std::string_view value, std::string_view separators)
 {
-	std::vector<std::string> words;
-	std::size_t pos = 0;
-	while (pos < value.size()) {
-		std::size_t start = value.find_first_not_of(separators, pos);
-		if (start == std::string_view::npos)
-			break;
-		std::size_t end = value.find_first_of(separators, start);
-		if (end == std::string_view::npos)
-			end = value.size();
-		words.emplace_back(value.substr(start, end - start));
-		pos = end;
-	}
-	return words;
+	const std::vector<std::string_view> words = split_words(value, separators);
+	return std::vector<std::string>(words.begin(), words.end());
 }
 
 bool parse_count(std::string_view text, unsigned int *value_r)

@@ -1,5 +1,7 @@
 #include "settings.hh"
 
+#include "text.hh"
+
 #include <algorithm>
 #include <climits>
 
@@ -16,32 +18,7 @@ constexpr std::int64_t max_window = 366 * 86400;
 
 [[noreturn]] void fail(std::string_view name, std::string_view problem, std::string_view value)
 {
-	std::string msg(name);
-	msg += ": ";
-	msg += problem;
-	msg += " '";
-	// A value may hold anything a postmaster typed; keep the message one printable line.
-	for (char c : value.substr(0, 200))
-		msg += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-	msg += "'";
-	throw SettingError(msg);
-}
-
-std::vector<std::string_view> split_words(std::string_view value, std::string_view separators)
-{
-	std::vector<std::string_view> words;
-	std::size_t pos = 0;
-	while (pos < value.size()) {
-		std::size_t start = value.find_first_not_of(separators, pos);
-		if (start == std::string_view::npos)
-			break;
-		std::size_t end = value.find_first_of(separators, start);
-		if (end == std::string_view::npos)
-			end = value.size();
-		words.push_back(value.substr(start, end - start));
-		pos = end;
-	}
-	return words;
+	throw SettingError(setting_error_text(name, problem, value));
 }
 
 constexpr std::string_view blanks = " \t";

@@ -279,22 +279,7 @@ void MemcachedStore::set(std::string_view key, std::string_view value, std::time
 
 bool MemcachedStore::add(std::string_view key, std::string_view value, std::time_t expires)
 {
-	check_suspended("add", key);
-	memcached_return_t rc;
-	int attempts = 0;
-	do {
-		rc = memcached_add(memc_.get(), key.data(), key.size(), value.data(), value.size(),
-				   memcached_expiration(expires), 0);
-	} while (rc != MEMCACHED_SUCCESS && again(rc, key, attempts));
-	switch (rc) {
-	case MEMCACHED_SUCCESS:
-		return true;
-	case MEMCACHED_DATA_EXISTS:
-	case MEMCACHED_NOTSTORED:
-		return false;
-	default:
-		fail("add", key, rc);
-	}
+	return add_with(key, key, value, expires); // placed by its own key: memcached_add
 }
 
 bool MemcachedStore::same_server(std::string_view a, std::string_view b)
@@ -308,15 +293,7 @@ bool MemcachedStore::same_server(std::string_view a, std::string_view b)
 
 void MemcachedStore::remove(std::string_view key)
 {
-	check_suspended("delete", key);
-	memcached_return_t rc;
-	int attempts = 0;
-	do {
-		rc = memcached_delete(memc_.get(), key.data(), key.size(), 0);
-	} while (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND &&
-		 again(rc, key, attempts));
-	if (rc != MEMCACHED_SUCCESS && rc != MEMCACHED_NOTFOUND)
-		fail("delete", key, rc);
+	remove_with(key, key); // placed by its own key: memcached_delete
 }
 
 VersionedPair MemcachedStore::gets_with(std::string_view key, std::string_view companion)
