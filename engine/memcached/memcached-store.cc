@@ -205,34 +205,42 @@ bool MemcachedStore::again(int code, std::string_view key, int &attempts)
 
 std::optional<Versioned> MemcachedStore::gets(std::string_view key)
 {
-	check_suspended("gets", key);
-	memcached_st *memc = memc_.get();
 	const char *keys[] = {key.data()};
 	const std::size_t lengths[] = {key.size()};
 	std::optional<Versioned> found;
+	fetch(key, keys, lengths, 1, [&](std::string_view, Versioned &&v) { found = std::move(v); });
+	return found;
+}
+
+template <typename OnResult>
+void MemcachedStore::fetch(std::string_view anchor, const char *const *keys, const std::size_t *lengths,
+			   std::size_t count, OnResult &&on_result)
+{
+	check_suspended("gets", anchor);
+	memcached_st *memc = memc_.get();
 	memcached_return_t rc;
 	auto attempt = [&]() {
-		found.reset();
-		// In the binary protocol this sends GETKQ (silent on a miss) and NOOP, and the
-		// NOOP's answer ends the reply: one round trip for a hit and for a miss alike.
-		rc = memcached_mget(memc, keys, lengths, 1);
+		// In the binary protocol this sends a GETKQ per key (silent on a miss) and NOOP,
+		// whose answer ends the reply: one round trip for hits and misses alike, all keys
+		// on `anchor`'s server.
+		rc = memcached_mget_by_key(memc, anchor.data(), anchor.size(), keys, lengths, count);
 		if (rc != MEMCACHED_SUCCESS)
 			return rc;
 		memcached_result_st *result;
-		// Read to the end even after the hit so that no response stays queued.
+		// Read to the end even after a hit so that no response stays queued.
 		while ((result = memcached_fetch_result(memc, &result_->result, &rc)) != nullptr) {
-			found = Versioned{std::string(memcached_result_value(result),
-						      memcached_result_length(result)),
-					  memcached_result_cas(result)};
+			on_result(std::string_view(memcached_result_key_value(result),
+						   memcached_result_key_length(result)),
+				  Versioned{std::string(memcached_result_value(result), memcached_result_length(result)),
+					    memcached_result_cas(result)});
 		}
 		return rc == MEMCACHED_NOTFOUND ? MEMCACHED_END : rc;
 	};
 	int attempts = 0;
 	while (attempt() != MEMCACHED_END) {
-		if (!again(rc, key, attempts))
-			fail("gets", key, rc);
+		if (!again(rc, anchor, attempts))
+			fail("gets", anchor, rc);
 	}
-	return found;
 }
 
 CasResult MemcachedStore::compare_and_swap(std::string_view key, std::string_view value,
@@ -298,36 +306,15 @@ void MemcachedStore::remove(std::string_view key)
 
 VersionedPair MemcachedStore::gets_with(std::string_view key, std::string_view companion)
 {
-	check_suspended("gets", key);
-	memcached_st *memc = memc_.get();
 	const char *keys[] = {key.data(), companion.data()};
 	const std::size_t lengths[] = {key.size(), companion.size()};
 	VersionedPair found;
-	memcached_return_t rc;
-	auto attempt = [&]() {
-		found = VersionedPair{};
-		// Both keys on `key`'s server: GETKQ, GETKQ, NOOP, one round trip.
-		rc = memcached_mget_by_key(memc, key.data(), key.size(), keys, lengths, 2);
-		if (rc != MEMCACHED_SUCCESS)
-			return rc;
-		memcached_result_st *result;
-		while ((result = memcached_fetch_result(memc, &result_->result, &rc)) != nullptr) {
-			const std::string_view got(memcached_result_key_value(result),
-						   memcached_result_key_length(result));
-			Versioned v{std::string(memcached_result_value(result), memcached_result_length(result)),
-				    memcached_result_cas(result)};
-			if (got == key)
-				found.first = std::move(v);
-			else if (got == companion)
-				found.second = std::move(v);
-		}
-		return rc == MEMCACHED_NOTFOUND ? MEMCACHED_END : rc;
-	};
-	int attempts = 0;
-	while (attempt() != MEMCACHED_END) {
-		if (!again(rc, key, attempts))
-			fail("gets", key, rc);
-	}
+	fetch(key, keys, lengths, 2, [&](std::string_view got, Versioned &&v) {
+		if (got == key)
+			found.first = std::move(v);
+		else if (got == companion)
+			found.second = std::move(v);
+	});
 	return found;
 }
 

@@ -71,6 +71,11 @@ private:
 	using SteadyTime = std::chrono::steady_clock::time_point;
 
 	[[noreturn]] void fail(const char *operation, std::string_view key, int rc) const;
+	// One multi-get of `count` keys, all placed with `anchor`, in one round trip;
+	// on_result(key, value) for each hit.
+	template <typename OnResult>
+	void fetch(std::string_view anchor, const char *const *keys, const std::size_t *lengths,
+		   std::size_t count, OnResult &&on_result);
 	// Throws if the key's server is suspended after a timed-out request.
 	void check_suspended(const char *operation, std::string_view key);
 	// After an attempt that returned `rc`: true if it is to be sent once more because the
