@@ -129,12 +129,11 @@ void AsyncMemcached::fail_later(StoreWaiter &waiter, Op op, std::string_view key
 template <typename Encode>
 void AsyncMemcached::request(Op op, std::string_view anchor, StoreWaiter &waiter, Encode &&encode)
 {
-	const std::string_view key = anchor;
 	stats_.requests++;
-	const std::size_t index = server_of(key);
+	const std::size_t index = server_of(anchor);
 	if (index >= connections_.size()) {
-		fail_later(waiter, op, key,
-			   key.empty() || key.size() > proto::max_key_length
+		fail_later(waiter, op, anchor,
+			   anchor.empty() || anchor.size() > proto::max_key_length
 				   ? "the key is empty or longer than 250 bytes"
 				   : "libmemcached cannot place the key");
 		update_timer();
@@ -143,7 +142,7 @@ void AsyncMemcached::request(Op op, std::string_view anchor, StoreWaiter &waiter
 	Connection &c = connections_[index];
 	const auto now = now_();
 	if (c.state == Connection::State::closed && now < c.suspended_until) {
-		fail_later(waiter, op, key, c.suspended_detail);
+		fail_later(waiter, op, anchor, c.suspended_detail);
 		update_timer();
 		return;
 	}
