@@ -1,7 +1,8 @@
 #pragma once
-// An in-memory Store for engine unit tests only (never used by the Dovecot modules): same
-// semantics as memcached for what the engine uses, expiry against the test's fake clock,
-// and switches to simulate an outage or a concurrent writer.
+// An in-memory Store for unit tests, benchmarks and account-guard-replay's private state (never
+// used by the Dovecot modules): same semantics as memcached for what the engine uses, expiry
+// against the caller's clock (a test's fake clock, the replayed events' time), and switches to
+// simulate an outage or a concurrent writer.
 
 #include "store.hh"
 
