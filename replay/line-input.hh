@@ -23,8 +23,9 @@ public:
 	bool next(std::string_view &line);
 	std::uint64_t line_number() const { return number_; }
 	const std::string &path() const { return path_; }
-	// The year of the file's modification time (this year for stdin): year_hint of make_parser().
-	int year_hint() const { return year_hint_; }
+	// The file's modification time, epoch seconds (now for stdin or a pipe): `modified` of
+	// make_parser(), which dates timestamps without a year.
+	std::int64_t modified() const { return modified_; }
 	// Bytes of the file read so far and its size (0 when unknown): for the progress line.
 	std::uint64_t bytes_read() const;
 	std::uint64_t size() const { return size_; }
@@ -34,7 +35,7 @@ private:
 	std::unique_ptr<Impl> impl_;
 	std::string path_;
 	std::uint64_t number_ = 0;
-	int year_hint_ = 1970;
+	std::int64_t modified_ = 0;
 	std::uint64_t size_ = 0;
 };
 

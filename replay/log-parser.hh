@@ -24,7 +24,9 @@ public:
 	virtual ~LogParser() = default;
 	// `line` without its newline; `number` from 1. Events go to `out` in non-decreasing time
 	// order across calls (a parser may hold an event back until it is complete, e.g. a Postfix
-	// queue id's recipients); `file` and `line` of each event are set by the parser.
+	// queue id's recipients); `file` and `line` of each event are set by the parser. Should the
+	// log's own clock step back (summer time ending in a local-time syslog), an event is given
+	// the time of the latest one before it rather than break that order.
 	virtual LineResult parse(std::string_view line, std::uint64_t number, std::vector<ReplayEvent> &out) = 0;
 	// End of input: whatever was held back.
 	virtual void finish(std::vector<ReplayEvent> &out) = 0;
@@ -41,9 +43,10 @@ bool parse_format_name(std::string_view name, Format &out);
 // "postfix/" tag Postfix, anything else Dovecot.
 Format detect_format(const std::vector<std::string> &first_lines);
 
-// `file` is the file's index among the inputs (stored in each event). `year_hint` is the year
-// in which a log without years in its timestamps (syslog's "Dec  3 15:07:05") ends, usually the
-// year of the file's modification time: the parser walks back from it across New Year.
-std::unique_ptr<LogParser> make_parser(Format format, std::uint32_t file, int year_hint);
+// `file` is the file's index among the inputs (stored in each event). `modified` (epoch
+// seconds) is when a log without years in its timestamps (syslog's "Dec  3 15:07:05") ends,
+// usually the file's modification time (LineInput::modified()): its year dates the stamps, and
+// its month tells a log begun last December from one of this one (log-time.hh, SyslogYear).
+std::unique_ptr<LogParser> make_parser(Format format, std::uint32_t file, std::int64_t modified);
 
 } // namespace account_guard::replay
