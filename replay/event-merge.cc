@@ -39,7 +39,7 @@ EventMerge::EventMerge(const std::vector<std::string> &paths, Format format)
 				s->sniffed.emplace_back(line);
 			f = detect_format(s->sniffed);
 		}
-		s->parser = make_parser(f, s->index, s->input->year_hint());
+		s->parser = make_parser(f, s->index, s->input->modified());
 		sources_.push_back(std::move(s));
 	}
 }
