@@ -50,13 +50,14 @@ void Simulator::apply(const ReplayEvent &e)
 	counts_.by_kind[static_cast<std::size_t>(e.kind)]++;
 	switch (e.kind) {
 	case EventKind::login:
-		login(e);
+		if (login_needs_state(settings_, e.service))
+			login(e, account(e.user));
 		break;
 	case EventKind::message:
-		message(e);
+		message(e, account(e.user));
 		break;
 	case EventKind::password_change:
-		password_change(e);
+		password_change(e, account(e.user));
 		break;
 	case EventKind::bounce:
 	case EventKind::complaint:
@@ -78,11 +79,10 @@ Decision Simulator::decision(const ReplayEvent &e, DecisionKind kind, std::strin
 	return d;
 }
 
-const std::string &Simulator::lock_rule(const std::string &user) const
+Simulator::Account &Simulator::account(const std::string &user)
 {
-	static const std::string unknown = "lock";
 	auto it = accounts_.find(user);
-	return it != accounts_.end() && !it->second.lock_rule.empty() ? it->second.lock_rule : unknown;
+	return it != accounts_.end() ? it->second : accounts_[user];
 }
 
 void Simulator::locked(const ReplayEvent &e, Account &account, const Event &event)
@@ -90,20 +90,17 @@ void Simulator::locked(const ReplayEvent &e, Account &account, const Event &even
 	account.locked = true;
 	account.lock_rule = lock_setting(event.reason);
 	Decision d = decision(e, DecisionKind::lock, account.lock_rule, event.message);
-	d.evidence = evidence_.lines(e.user, now_, longest(settings_.ip_limit, settings_.country_limit));
+	d.evidence = account.evidence.lines(now_, longest(settings_.ip_limit, settings_.country_limit));
 	sink_.decided(d);
 }
 
-void Simulator::login(const ReplayEvent &e)
+void Simulator::login(const ReplayEvent &e, Account &account)
 {
-	if (!login_needs_state(settings_, e.service))
-		return;
-	auto found = accounts_.find(e.user);
 	// The log shows only that the login succeeded, so it was made with the password in use
 	// then: a stand-in that changes at each password_change event, which is all the
 	// fingerprint of a lock needs (unlock_on_password_change).
 	password_ = "replay-password-";
-	password_ += std::to_string(found != accounts_.end() ? found->second.password_generation : 0);
+	password_ += std::to_string(account.password_generation);
 
 	LoginInput in;
 	in.user = e.user;
@@ -121,16 +118,16 @@ void Simulator::login(const ReplayEvent &e)
 	in.new_salt = ++salt_;
 	in.debug_events = false;
 	if (in.ip && settings_.record_services.contains(e.service))
-		evidence_.login(settings_, e.user, *in.ip, now_, LineRef{e.file, e.line});
+		account.evidence.login(Network::of(*in.ip, in.ip->v4 ? settings_.ipv4_prefix : settings_.ipv6_prefix),
+				       now_, LineRef{e.file, e.line});
 
 	LoginResult r = service_.login(settings_, in);
 	for (const Event &ev : r.events) {
 		if (is(ev, "account_guard_account_locked")) {
-			locked(e, accounts_[e.user], ev);
+			locked(e, account, ev);
 		} else if (is(ev, "account_guard_account_unlocked")) {
-			Account &a = accounts_[e.user];
-			a.locked = false;
-			evidence_.forget(e.user);
+			account.locked = false;
+			account.evidence.forget();
 			sink_.decided(decision(e, DecisionKind::unlock, "account_guard_unlock_on_password_change", ev.message));
 		}
 	}
@@ -141,13 +138,13 @@ void Simulator::login(const ReplayEvent &e)
 				reason = ev.message;
 		if (reason.empty())
 			reason = "login refused: the account was locked by this login";
-		sink_.decided(decision(e, DecisionKind::refuse_login, lock_rule(e.user), reason));
+		sink_.decided(decision(e, DecisionKind::refuse_login, account.lock_rule, reason));
 	}
 	if (r.notification)
-		sink_.decided(decision(e, DecisionKind::notify, lock_rule(e.user), "notification to " + settings_.notify));
+		sink_.decided(decision(e, DecisionKind::notify, account.lock_rule, "notification to " + settings_.notify));
 }
 
-void Simulator::message(const ReplayEvent &e)
+void Simulator::message(const ReplayEvent &e, Account &account)
 {
 	const unsigned count = static_cast<unsigned>(std::min<std::size_t>(e.to.size(), 1000000));
 	counts_.recipients += count;
@@ -161,7 +158,7 @@ void Simulator::message(const ReplayEvent &e)
 		if (is(ev, "account_guard_rcpt_refused") && reason.empty())
 			reason = ev.message;
 	if (r.locked)
-		rule = lock_rule(e.user);
+		rule = account.lock_rule;
 	if (accepted < count) {
 		Decision d = decision(e, DecisionKind::refuse_rcpt, rule, reason);
 		d.accepted = accepted;
@@ -176,9 +173,8 @@ void Simulator::message(const ReplayEvent &e)
 	}
 }
 
-void Simulator::password_change(const ReplayEvent &e)
+void Simulator::password_change(const ReplayEvent &e, Account &a)
 {
-	Account &a = accounts_[e.user];
 	a.password_generation++;
 	// A password change lifts the lock when the settings say so: at once, as
 	// account-guard-passwd chpasswd does (the login path would at the next login with the new
@@ -187,7 +183,7 @@ void Simulator::password_change(const ReplayEvent &e)
 		return;
 	std::vector<Event> events = service_.unlock(settings_, e.user, false, static_cast<std::uint32_t>(now_));
 	a.locked = false;
-	evidence_.forget(e.user);
+	a.evidence.forget();
 	// The service's event speaks of an administrator; in the replay it was the password.
 	(void)events;
 	sink_.decided(decision(e, DecisionKind::unlock, "account_guard_unlock_on_password_change",

@@ -39,20 +39,21 @@ public:
 	std::size_t accounts_locked_now() const;
 
 private:
-	// What the replay knows of an account beyond the store: only accounts that were locked
-	// or changed their password have one, which keeps a month of logins small.
+	// What the replay knows of an account beyond the store. Found once an event (the one hash
+	// lookup of the replay's own; the store does its own as memcached would).
 	struct Account {
 		unsigned password_generation = 0;
 		bool locked = false;
-		std::string lock_rule;
+		const char *lock_rule = "lock"; // the setting of its lock, when locked
+		Evidence evidence;
 	};
 
-	void login(const ReplayEvent &e);
-	void message(const ReplayEvent &e);
-	void password_change(const ReplayEvent &e);
+	void login(const ReplayEvent &e, Account &account);
+	void message(const ReplayEvent &e, Account &account);
+	void password_change(const ReplayEvent &e, Account &account);
+	Account &account(const std::string &user);
 	Decision decision(const ReplayEvent &e, DecisionKind kind, std::string rule, std::string reason) const;
 	void locked(const ReplayEvent &e, Account &account, const Event &event);
-	const std::string &lock_rule(const std::string &user) const;
 
 	Settings settings_;
 	GeoLookup *geo_;
@@ -60,7 +61,6 @@ private:
 	std::int64_t now_ = 0;
 	MemoryStore store_;
 	AccountService service_;
-	Evidence evidence_;
 	std::unordered_map<std::string, Account> accounts_;
 	std::string password_; // the current one's stand-in: see login()
 	std::uint32_t salt_ = 0;
