@@ -24,6 +24,7 @@ struct EventMerge::Source {
 	std::vector<ReplayEvent> produced; // the parser's output buffer, reused
 	std::deque<ReplayEvent> ready;
 	bool ended = false;
+	bool counted = true; // false for the second view of a file: its lines are counted once
 };
 
 EventMerge::EventMerge(const std::vector<std::string> &paths, Format format)
@@ -33,14 +34,30 @@ EventMerge::EventMerge(const std::vector<std::string> &paths, Format format)
 		s->index = static_cast<std::uint32_t>(i);
 		s->input = std::make_unique<LineInput>(paths[i]);
 		Format f = format;
+		bool both_logs = false;
 		if (f == Format::automatic) {
 			std::string_view line;
 			while (s->sniffed.size() < sniffed_lines && s->input->next(line))
 				s->sniffed.emplace_back(line);
 			f = detect_format(s->sniffed);
+			// Debian's syslog writes Dovecot and Postfix into one mail.log: a log file is
+			// read through both parsers, as two sources of the same lines, and the merge
+			// puts their events in order. (Standard input can be read only once: there
+			// the first lines decide.)
+			both_logs = f != Format::jsonl && paths[i] != "-";
 		}
 		s->parser = make_parser(f, s->index, s->input->modified());
+		const std::int64_t modified = s->input->modified();
 		sources_.push_back(std::move(s));
+		if (both_logs) {
+			auto other = std::make_unique<Source>();
+			other->index = static_cast<std::uint32_t>(i);
+			other->input = std::make_unique<LineInput>(paths[i]);
+			other->parser = make_parser(f == Format::postfix ? Format::dovecot : Format::postfix,
+						    other->index, modified);
+			other->counted = false;
+			sources_.push_back(std::move(other));
+		}
 	}
 }
 
@@ -63,12 +80,12 @@ bool EventMerge::fill(Source &s)
 			number = 0;
 		}
 		if (!s.ended) {
-			counts_.lines++;
+			counts_.lines += s.counted ? 1 : 0;
 			switch (s.parser->parse(line, number, s.produced)) {
 			case LineResult::event:
 				break;
 			case LineResult::ignored:
-				counts_.ignored++;
+				counts_.ignored += s.counted ? 1 : 0;
 				break;
 			case LineResult::unparsable:
 				counts_.unparsable++;
@@ -110,7 +127,7 @@ std::uint64_t EventMerge::bytes_read() const
 {
 	std::uint64_t n = 0;
 	for (const auto &s : sources_)
-		n += s->input->bytes_read();
+		n += s->counted ? s->input->bytes_read() : 0;
 	return n;
 }
 
@@ -118,6 +135,8 @@ std::uint64_t EventMerge::total_size() const
 {
 	std::uint64_t n = 0;
 	for (const auto &s : sources_) {
+		if (!s->counted)
+			continue;
 		if (s->input->size() == 0)
 			return 0;
 		n += s->input->size();

@@ -1,8 +1,9 @@
 #pragma once
 // The inputs of one replay as a single stream of events in time order: each file is read
 // through its own parser (each file in time order, INTERFACE §9), and the files are merged by
-// time, ties in the order the files were given. Only a few events a file are held at once,
-// so a month of logs is streamed, never loaded.
+// time, ties in the order the files were given. A syslog file whose format is detected is
+// read through both the Dovecot and the Postfix parser (one mail.log holds both). Only a few
+// events a file are held at once, so a month of logs is streamed, never loaded.
 
 #include "line-input.hh"
 #include "log-parser.hh"
@@ -27,7 +28,7 @@ struct BadLine {
 
 struct InputCounts {
 	std::uint64_t lines = 0;
-	std::uint64_t ignored = 0;
+	std::uint64_t ignored = 0; // by the file's (first) parser: other programs' lines
 	std::uint64_t unparsable = 0;
 	std::vector<BadLine> first_unparsable; // at most `shown_unparsable`
 };

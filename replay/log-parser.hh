@@ -47,6 +47,7 @@ Format detect_format(const std::vector<std::string> &first_lines);
 // seconds) is when a log without years in its timestamps (syslog's "Dec  3 15:07:05") ends,
 // usually the file's modification time (LineInput::modified()): its year dates the stamps, and
 // its month tells a log begun last December from one of this one (log-time.hh, SyslogYear).
+// Format::automatic is for the caller to resolve with detect_format(); given here it means dovecot.
 std::unique_ptr<LogParser> make_parser(Format format, std::uint32_t file, std::int64_t modified);
 
 } // namespace account_guard::replay
