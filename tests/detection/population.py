@@ -249,7 +249,8 @@ BEHAVIOUR = {
     # Travel
     "trip_days": ((3, 14), "assumption: trip length"),
     "trip_countries": ((1, 2, 3), (0.6, 0.3, 0.1), "assumption: countries on one trip (brief: 1-3)"),
-    "hub_connection": (0.3, "assumption: a move between countries connects through an airport hub"),
+    "hub_connection": (0.15, "assumption: a move between countries connects through an airport "
+                             "hub (most moves in Europe are by road or rail: roaming is home-routed)"),
     "roaming_home_routed": (0.5, "assumption: share of a traveller's phone logins over roaming "
                                  "data, which is home-routed (the home carrier's addresses)"),
     "desktop_on_while_away": (0.3, "assumption: the home computer keeps polling during a trip"),
@@ -455,7 +456,7 @@ def generate_account(index, seed, kind, thief, days, net):
     office_ip = net.business_v4(rng)
     vpn_exits = []
     if kind == "business":
-        for k in range(rng.randint(1, 3)):
+        for k in range(rng.choices((1, 2, 3), (0.6, 0.3, 0.1))[0]):  # exits: assumption
             cc = HOME_CC if (k == 0 and rng.random() < 0.7) else rng.choice(("NL", "GB", "US", "CH", "FR", "DE"))
             vpn_exits.append(net.hosting_addr(rng, cc))
 
@@ -634,7 +635,7 @@ def thief_botnet(a, routine):
     while t < end:
         ip = a.net.bot_addr(rng)
         a.login(t, "submission", ip, ("login",))
-        for k in range(rng.randint(1, 3)):
+        for k in range(rng.choices((1, 2, 3), (0.6, 0.3, 0.1))[0]):  # exits: assumption
             a.message(t + 2 + k, ip, _spam_rcpts(rng, rng.randint(20, 60)), abusive=True)
         t += rng.randrange(120, 900)
 

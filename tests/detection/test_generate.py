@@ -224,3 +224,18 @@ def test_geo_databases_written(tmp_path):
     for name, typ in (("country.mmdb", b"GeoLite2-Country"), ("asn.mmdb", b"GeoLite2-ASN")):
         data = open(out / "geo" / name, "rb").read()
         assert b"\xab\xcd\xefMaxMind.com" in data and typ in data
+
+
+def test_run_end_to_end_with_the_stand_in_replay(tmp_path):
+    """tests/detection/run with standin_replay.py (a toy model, not the guard): the pipeline
+    generates, replays both configurations, scores and writes RESULTS.md."""
+    if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e1"], capture_output=True).returncode:
+        pytest.skip("MaxMind::DB::Writer not installed")
+    results = tmp_path / "RESULTS.md"
+    subprocess.run([sys.executable, os.path.join(HERE, "run"), "--replay",
+                    os.path.join(HERE, "standin_replay.py"), "--accounts", "150", "--days", "5",
+                    "--work", str(tmp_path / "w"), "--results", str(results)],
+                   check=True, capture_output=True)
+    md = results.read_text()
+    assert "#### default:" in md and "#### isp:" in md
+    assert md.count("| **all abusing** |") == 2 and "## Population" in md
