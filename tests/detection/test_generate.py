@@ -226,16 +226,25 @@ def test_geo_databases_written(tmp_path):
         assert b"\xab\xcd\xefMaxMind.com" in data and typ in data
 
 
-def test_run_end_to_end_with_the_stand_in_replay(tmp_path):
-    """tests/detection/run with standin_replay.py (a toy model, not the guard): the pipeline
-    generates, replays both configurations, scores and writes RESULTS.md."""
+def test_run_end_to_end_with_the_real_replay(tmp_path):
+    """tests/detection/run with the built account-guard-replay ($AG_BUILD_DIR or build/): the
+    pipeline generates, replays both configurations with the guard's own decisions, scores
+    them and writes RESULTS.md."""
     if subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e1"], capture_output=True).returncode:
         pytest.skip("MaxMind::DB::Writer not installed")
+    build = os.environ.get("AG_BUILD_DIR") or os.path.join(os.path.dirname(os.path.dirname(HERE)), "build")
+    replay = os.path.join(build, "replay", "account-guard-replay")
+    if not os.access(replay, os.X_OK):
+        pytest.fail(f"{replay} is not built (meson compile -C {build})", pytrace=False)
     results = tmp_path / "RESULTS.md"
-    subprocess.run([sys.executable, os.path.join(HERE, "run"), "--replay",
-                    os.path.join(HERE, "standin_replay.py"), "--accounts", "150", "--days", "5",
+    subprocess.run([sys.executable, os.path.join(HERE, "run"), "--replay", replay,
+                    "--accounts", "150", "--days", "5",
                     "--work", str(tmp_path / "w"), "--results", str(results)],
                    check=True, capture_output=True)
     md = results.read_text()
     assert "#### default:" in md and "#### isp:" in md
     assert md.count("| **all abusing** |") == 2 and "## Population" in md
+    # The replay's own summary closes each decisions file.
+    for name in ("default", "isp"):
+        last = open(tmp_path / "w" / f"decisions-{name}.jsonl").read().splitlines()[-1]
+        assert json.loads(last)["summary"]["events"]["login"] > 0
