@@ -15,6 +15,7 @@ import ctypes
 import grp
 import imaplib
 import os
+import poplib
 import pwd
 import shutil
 import signal
@@ -259,7 +260,7 @@ instance_name = {instance}
 base_dir = {run}/base
 state_dir = {run}/state
 log_path = {run}/dovecot.log
-protocols = imap submission
+protocols = imap submission{pop3_protocol}
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
@@ -303,7 +304,7 @@ service submission-login {{
 }}
 service pop3-login {{
   inet_listener pop3 {{
-    port = 0
+    port = {pop3_port}
   }}
 }}
 submission_relay_host = 127.0.0.1
@@ -383,7 +384,7 @@ class Dovecot:
     def __init__(self, memcached=None, settings=None, users=None, guard=True,
                  guard_passdb_extra="", guard_skip="unauthenticated", master_users=None,
                  extra_conf="", auth_debug=False,
-                 mail_plugin_dir="/usr/lib/dovecot/modules", keep=None):
+                 mail_plugin_dir="/usr/lib/dovecot/modules", keep=None, pop3=False):
         self.memcached = memcached
         self.settings = dict(settings or {})
         if memcached is not None:
@@ -412,6 +413,9 @@ class Dovecot:
         self.master_pid = None
         self.relay_proc = None
         self.imap_port = self.submission_port = self.relay_port = None
+        # POP3 is opt-in (Debian's dovecot-pop3d): most tests need no third listener.
+        self.pop3 = pop3
+        self.pop3_port = None
 
     # -- paths ----------------------------------------------------------------------------
     # A sandbox that failed to start has no directory any more (run is None): its paths are
@@ -509,6 +513,7 @@ class Dovecot:
             mail_plugin_dir=self.mail_plugin_dir, guard_passdb=guard_passdb,
             mail_uid=mail_uid, mail_gid=mail_gid,
             imap_port=self.imap_port, submission_port=self.submission_port,
+            pop3_protocol=" pop3" if self.pop3 else "", pop3_port=self.pop3_port or 0,
             relay_port=self.relay_port, unprivileged=unprivileged,
             plugin=self._plugin_block(), extra=self.extra_conf)
 
@@ -539,6 +544,8 @@ class Dovecot:
                 mail = pwd.getpwnam("mail")
                 os.chown(home, mail.pw_uid, mail.pw_gid)
             self.imap_port, self.submission_port, self.relay_port = self._three_ports()
+            if self.pop3:
+                self.pop3_port = free_port()
         self._write_users()
         if self.master_users:
             with open(self.master_users_path, "w") as f:
@@ -560,6 +567,8 @@ class Dovecot:
             wait_for_port(self.imap_port, proc=self.master_proc, what="dovecot imap-login")
             wait_for_port(self.submission_port, proc=self.master_proc,
                           what="dovecot submission-login")
+            if self.pop3:
+                wait_for_port(self.pop3_port, proc=self.master_proc, what="dovecot pop3-login")
         except RuntimeError as e:
             with open(startup_log, errors="replace") as f:
                 startup = f.read().strip()
@@ -748,6 +757,25 @@ class Dovecot:
                     imap.shutdown()
                 except OSError:
                     pass
+
+    def pop3_login(self, user, password, rip, timeout=30):
+        """A real POP3 USER/PASS on pop3-login (pop3=True), with the client address set by
+        XCLIENT ADDR=rip first (loopback is a trusted network). Returns (ok, reply text)."""
+        pop = poplib.POP3("127.0.0.1", self.pop3_port, timeout=timeout)
+        try:
+            reply = pop._shortcmd(f"XCLIENT ADDR={rip}")
+            if not reply.startswith(b"+OK"):
+                raise RuntimeError(f"POP3 XCLIENT ADDR={rip} failed: {reply!r}")
+            pop.user(user)
+            try:
+                return True, pop.pass_(password).decode(errors="replace")
+            except poplib.error_proto as e:
+                return False, str(e)
+        finally:
+            try:
+                pop.quit()
+            except (poplib.error_proto, OSError):
+                pop.close()
 
     # -- account_guard doveadm commands -----------------------------------------------------
     def account_status(self, user, fmt="json"):
