@@ -2,6 +2,7 @@
 
 #include "login-policy.hh"
 #include "network.hh"
+#include "text.hh"
 
 #include <algorithm>
 #include <cstring>
@@ -89,6 +90,7 @@ void Simulator::locked(const ReplayEvent &e, Account &account, const Event &even
 {
 	account.locked = true;
 	account.lock_rule = lock_setting(event.reason);
+	account.locked_since = now_;
 	Decision d = decision(e, DecisionKind::lock, account.lock_rule, event.message);
 	d.evidence = account.evidence.lines(now_, longest(settings_.ip_limit, settings_.country_limit));
 	sink_.decided(d);
@@ -157,8 +159,12 @@ void Simulator::message(const ReplayEvent &e, Account &account)
 	for (const Event &ev : r.events)
 		if (is(ev, "account_guard_rcpt_refused") && reason.empty())
 			reason = ev.message;
-	if (r.locked)
+	if (r.locked) {
 		rule = account.lock_rule;
+		// The engine's words are for a live session that logged in before the lock; in the
+		// replay the message simply comes from a locked account.
+		reason = "recipients refused: account locked since " + format_time_utc(account.locked_since);
+	}
 	if (accepted < count) {
 		Decision d = decision(e, DecisionKind::refuse_rcpt, rule, reason);
 		d.accepted = accepted;

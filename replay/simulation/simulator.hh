@@ -45,6 +45,7 @@ private:
 		unsigned password_generation = 0;
 		bool locked = false;
 		const char *lock_rule = "lock"; // the setting of its lock, when locked
+		std::int64_t locked_since = 0;
 		Evidence evidence;
 	};
 
