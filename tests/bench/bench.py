@@ -422,6 +422,44 @@ MC_COUNTED = ("cmd_get", "get_hits", "get_misses", "cmd_set", "cas_hits", "cas_m
               "decr_misses", "total_connections")
 
 
+def measure_child(cmd, timeout):
+    """Runs cmd with its stdout counted (lines, and the last one kept: the replay's summary) and
+    returns its wall time, CPU time and peak resident memory. os.wait4 gives the rusage of that
+    one child, so no earlier process's maximum mixes in."""
+    err = tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+    lines, tail = 0, b""
+    deadline = t0 + timeout
+    while True:
+        chunk = proc.stdout.read1(1 << 20)
+        if not chunk:
+            break
+        lines += chunk.count(b"\n")
+        tail = (tail + chunk)[-65536:]
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.monotonic() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    err.seek(0)
+    stderr = err.read().decode(errors="replace").strip()
+    err.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {stderr[-500:]}")
+    summary = {}
+    last = tail.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    try:
+        summary = json.loads(last).get("summary", {})
+    except ValueError:
+        pass
+    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_kb": usage.ru_maxrss,
+            "lines": lines, "summary": summary, "unparsable": summary.get("unparsable", "?"),
+            "stderr": stderr[-300:]}
+
+
 def mc_counters(mc):
     s = mc.stats()
     return {k: int(s.get(k, 0)) for k in MC_COUNTED}
@@ -446,7 +484,8 @@ class Bench:
         self.build = os.path.abspath(args.build)
         b = os.path.join(self.build, "tests", "bench")
         self.bin = {name: os.path.join(b, name) for name in
-                    ("engine-bench", "store-bench", "auth-load", "smtp-load", "smtp-sink")}
+                    ("engine-bench", "store-bench", "auth-load", "smtp-load", "smtp-sink",
+                     "replay-input")}
         self.country_db = os.path.join(b, "bench-country.mmdb")
         self.asn_db = os.path.join(b, "bench-asn.mmdb")
         self.plugin_dir = os.path.join(self.build, "plugin")
@@ -814,6 +853,89 @@ class Bench:
             mc.stop()
 
     # -- the engine's own profile (item 1 when missed) -------------------------------------------
+    # -- account-guard-replay: events/s on one core, peak memory ---------------------------
+    def replay(self):
+        log("== account-guard-replay (INTERFACE §9): events/s on one core, peak memory")
+        binary = os.path.join(self.build, "replay", "account-guard-replay")
+        gen = self.bin["replay-input"]
+        for path in (binary, gen):
+            if not os.access(path, os.X_OK):
+                self.results["notes"].append(f"account-guard-replay benchmark skipped: {path} not built")
+                return
+        work = os.path.join(self.tmp, "replay")
+        os.makedirs(work, exist_ok=True)
+        # A configuration of its own (the default is /etc/dovecot/dovecot.conf, whatever it holds):
+        # an empty plugin block, read through doveconf, the default limits, GeoIP on as in item 1,
+        # and every service's logins recorded (the default records smtp and submission only; the
+        # other logins would cost a lock check alone): the full decision on every event.
+        conf = os.path.join(work, "replay.conf")
+        with open(conf, "w") as f:
+            f.write("plugin {\n}\n")
+        base_cmd = [binary, "-c", conf, "-o", f"account_guard_geoip_db={self.country_db}",
+                    "-o", f"account_guard_asn_db={self.asn_db}", "--json"]
+        record_all = ["-o", "account_guard_record_services=*"]
+        pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+        events = 200_000 if self.quick else 5_000_000
+        repeats = 1 if self.quick else 3
+        # (name, format, accounts, days): the speed inputs are 5 events per account over a month,
+        # 1M accounts; the memory ones the same number of events over fewer accounts, more each,
+        # and the last as many events a day per account as jsonl-100 for twice as long (does the
+        # state grow with the log's length?).
+        inputs = [("jsonl", "jsonl", events // 5, 30), ("dovecot", "dovecot", events // 5, 30),
+                  ("jsonl-25", "jsonl", events // 25, 30), ("jsonl-100", "jsonl", events // 100, 30),
+                  ("jsonl-200-60d", "jsonl", events // 200, 60), ("empty", "jsonl", 1, 30)]
+        files = {}
+        gen_info = {}
+        for name, fmt, accounts, days in inputs:
+            path = os.path.join(work, f"{name}.{'jsonl' if fmt == 'jsonl' else 'log'}")
+            n = 1 if name == "empty" else events
+            res = subprocess.run([gen, "--format", fmt, "--events", str(n), "--accounts", str(accounts),
+                                  "--days", str(days), "--seed", "1", "-o", path], capture_output=True, text=True, timeout=600)
+            if res.returncode != 0:
+                raise RuntimeError(f"replay-input failed: {res.stderr.strip()}")
+            info = json.loads(res.stderr.strip().splitlines()[-1])
+            # Syslog stamps have no year: the replay takes it from the file's modification time,
+            # so the file is dated at the end of its month, wherever and whenever this runs.
+            os.utime(path, (info["last"] + 3600, info["last"] + 3600))
+            files[name] = path
+            info["days"] = days
+            gen_info[name] = info
+        gz = files["jsonl"] + ".gz"
+        with open(gz, "wb") as f:
+            subprocess.run(["gzip", "-1", "-c", files["jsonl"]], stdout=f, check=True, timeout=600)
+        files["jsonl.gz"] = gz
+        gen_info["jsonl.gz"] = dict(gen_info["jsonl"], bytes=os.path.getsize(gz))
+
+        # (file, how many times, what it measures)
+        # "default": the same input with the default record_services (smtp submission): the other
+        # logins are only checked against a lock, nothing recorded.
+        plan = [("jsonl", repeats), ("dovecot", repeats), ("jsonl.gz", 1), ("jsonl-25", 1), ("jsonl-100", 1),
+                ("jsonl-200-60d", 1), ("empty", 1), ("jsonl/default", 1), ("dovecot/default", 1)]
+        runs = {}
+        for rnd in range(max(r for _, r in plan)):
+            for name, times in plan:      # interleaved: a busy moment does not land on one input only
+                if rnd >= times:
+                    continue
+                self.gate.wait()
+                fmt = "jsonl" if name.startswith("jsonl") or name == "empty" else "dovecot"
+                file, _, variant = name.partition("/")
+                cmd = base_cmd + ([] if variant else record_all)
+                r = measure_child(pin + cmd + ["--format", fmt, files[file]], timeout=900)
+                r["events"] = gen_info[file]["events"]
+                parsed = sum(r["summary"].get("events", {}).values())
+                if parsed != r["events"]:
+                    self.results["notes"].append(f"account-guard-replay read {parsed} events of {r['events']} "
+                                                 f"in {name}")
+                r["rate"] = r["events"] / r["seconds"] if r["seconds"] else 0.0
+                runs.setdefault(name, []).append(r)
+                print(f"  {name:<10} {r['events']:>9} events in {r['seconds']:.2f} s: {r['rate']:,.0f}/s, "
+                      f"CPU {r['cpu_s']:.2f} s, peak RSS {r['maxrss_kb'] / 1024:.0f} MiB, "
+                      f"{r['lines'] - 1} decisions, unparsable {r['unparsable']}", flush=True)
+        for path in files.values():
+            os.unlink(path)
+        self.results["replay"] = {"inputs": gen_info, "runs": runs, "pinned": bool(pin),
+                                  "options": base_cmd[3:] + record_all}
+
     def engine_profile(self):
         log("== profile of the engine (perf record, login from a known network)")
         data = os.path.join(self.tmp, "perf-engine.data")
@@ -1045,7 +1167,7 @@ def main():
         args.results = (os.path.join(os.path.abspath(args.build), "bench-results-quick.md") if args.quick
                         else os.path.join(HERE, "RESULTS.md"))
     bench = Bench(args)
-    sections = ["machine", "engine", "roundtrips_engine", "memory", "dovecot_auth", "submission"]
+    sections = ["machine", "engine", "roundtrips_engine", "memory", "dovecot_auth", "submission", "replay"]
     if not args.no_perf:
         sections.append("engine_profile")
     if args.only:

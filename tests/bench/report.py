@@ -10,6 +10,11 @@ TARGET_ENGINE = 1_000_000          # login decisions per second and core
 TARGET_RATIO = 0.9                 # guard throughput / Dovecot without it
 TARGET_P99_ADDED_MS = 1.0
 TARGET_BYTES = 256                 # per active account
+TARGET_REPLAY_JSONL = 500_000      # account-guard-replay: JSON-line events per second, one core
+TARGET_REPLAY_DOVECOT = 300_000    # Dovecot log lines per second, one core
+TARGET_REPLAY_MEMORY = 2e9         # bytes: a month of a 1M-mailbox ISP (100M logins)
+TARGET_REPLAY_ACCOUNTS = 1_000_000
+TARGET_REPLAY_PER_ACCOUNT = 100    # logins per account in that month
 # The kinds of memcached key (engine/core/keys.hh), as store-bench's `memory` mode reports them.
 KEY_KINDS = {
     "a": "the account's item: lock, login history and recipient counters",
@@ -265,6 +270,9 @@ def render(R):
                          f"the rest {1e6 / accounts[0][1] - 1e6 / reads[lo]:.2f} → "
                          f"{1e6 / accounts[-1][1] - 1e6 / reads[hi]:.2f} µs: caches missed, not more work)")
         summary.append(("6", "login cost flat in accounts, bounded in the window's size", text, "—"))
+    rp = R.get("replay")
+    if rp:
+        summary += replay_summary(rp)
     w("## Targets")
     w("")
     w(table(["item", "target", "measured", ""], summary))
@@ -477,6 +485,9 @@ def render(R):
           "number of items (8 bytes per bucket, 1 to 1.5 items per bucket).")
         w("")
 
+    if rp:
+        replay_section(R, rp, w)
+
     found = findings(R)
     if found:
         w("## Findings for the lead (computed from the figures above)")
@@ -495,10 +506,12 @@ def render(R):
     w("")
     w("```")
     w("tests/bench/run            # as root: builds, links the modules, runs everything, rewrites this file")
+    w("tests/bench/run --only replay --json replay.json   # account-guard-replay alone (figures printed, "
+      "RESULTS.md kept)")
     w("```")
     w("")
     w("Programs: `engine-bench.cc` (items 1, 6), `store-bench.cc` (items 2, 5), `auth-load.cc` (item 3), "
-      "`smtp-load.cc` + `smtp-sink.cc` (item 4), orchestrated by `bench.py` with the sandboxes of "
+      "`smtp-load.cc` + `smtp-sink.cc` (item 4), `replay-input.cc` (account-guard-replay), orchestrated by `bench.py` with the sandboxes of "
       "`tests/integration/sandbox.py`; this file is rendered by `report.py`.")
     return "\n".join(out) + "\n"
 
@@ -929,3 +942,165 @@ def findings(R):
                        f"family/prefix bytes when every entry uses the default prefix another {2 * 10}: "
                        f"{2 * 13 + 2 * 10} bytes, not enough alone.")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# account-guard-replay (INTERFACE §9)
+# ---------------------------------------------------------------------------------------------
+
+def mib(kb):
+    return f"{kb / 1024:,.0f} MiB"
+
+
+def replay_rate(rp, name):
+    runs = rp["runs"].get(name)
+    return statistics.median(r["rate"] for r in runs) if runs else None
+
+
+def replay_memory(rp):
+    """(baseline kB, [(name, accounts used, events, peak kB, bytes per account above the
+    baseline, days)], estimate in bytes for the target's month or None, the row it comes from)."""
+    runs = rp["runs"]
+    base = runs["empty"][0]["maxrss_kb"] if runs.get("empty") else 0
+    rows = []
+    for name in ("jsonl", "jsonl-25", "jsonl-100", "jsonl-200-60d"):
+        if name not in runs:
+            continue
+        info = rp["inputs"][name]
+        peak = max(r["maxrss_kb"] for r in runs[name])
+        used = info["accounts_used"]
+        rows.append((name, used, info["events"], peak, max(0.0, 1024 * (peak - base) / used) if used else 0.0,
+                     info.get("days", 30)))
+    estimate = dense = None
+    if rows:
+        # The inputs closest to the target's events per account and month give the state per
+        # account (the larger of them).
+        def off(r):
+            return round(abs(r[2] / r[1] * 30 / r[5] - TARGET_REPLAY_PER_ACCOUNT))
+        best = min(off(r) for r in rows)
+        dense = max((r for r in rows if off(r) == best), key=lambda r: r[4])
+        estimate = 1024 * base + dense[4] * TARGET_REPLAY_ACCOUNTS
+    return base, rows, estimate, dense
+
+
+def replay_summary(rp):
+    out = []
+    j, d, gz = replay_rate(rp, "jsonl"), replay_rate(rp, "dovecot"), replay_rate(rp, "jsonl.gz")
+    jd, dd = replay_rate(rp, "jsonl/default"), replay_rate(rp, "dovecot/default")
+    if j is not None:
+        text = f"{n0(j)} events/s, every login recorded"
+        if jd is not None:
+            text += f"; {n0(jd)}/s with the default record_services"
+        if gz is not None:
+            text += f"; gzip-compressed {n0(gz)}/s"
+        out.append(("replay", "≥ 500,000 JSON-line events/s on one core (account-guard-replay, GeoIP on)", text,
+                    verdict(j >= TARGET_REPLAY_JSONL)))
+    if d is not None:
+        text = f"{n0(d)} lines/s, every login recorded"
+        if dd is not None:
+            text += f"; {n0(dd)}/s with the default record_services"
+        out.append(("replay", "≥ 300,000 Dovecot log lines/s on one core", text,
+                    verdict(d >= TARGET_REPLAY_DOVECOT)))
+    base, rows, estimate, dense = replay_memory(rp)
+    if rows:
+        first = rows[0]
+        text = (f"measured {mib(first[3])} peak RSS for {n0(first[1])} accounts × {first[2] / first[1]:.0f} events; "
+                f"estimated {estimate / 2**20:,.0f} MiB for {n0(TARGET_REPLAY_ACCOUNTS)} × "
+                f"{TARGET_REPLAY_PER_ACCOUNT} (from {dense[4]:,.0f} bytes per account at {dense[2] / dense[1]:.0f} "
+                f"events each over {dense[5]} days)")
+        ok = estimate < TARGET_REPLAY_MEMORY and 1024 * first[3] < TARGET_REPLAY_MEMORY
+        out.append(("replay", "a month of a 1M-mailbox ISP (100M logins) in < 2 GB", text, verdict(ok)))
+    return out
+
+
+def replay_section(R, rp, w):
+    inputs, runs = rp["inputs"], rp["runs"]
+    w("## account-guard-replay: events per second and memory (INTERFACE §9)")
+    w("")
+    j = inputs.get("jsonl", {})
+    w("The input, written by `replay-input` (deterministic, seed 1) and read from files: "
+      f"{n0(j.get('events', 0))} events of {n0(j.get('accounts', 0))} accounts spread evenly over 30 days, in time "
+      f"order; {n0(j.get('logins', 0))} logins and {n0(j.get('messages', 0))} messages ({n0(j.get('recipients', 0))} "
+      "recipients, 1–5 each) in the JSON lines. Each account has a home network (a third of them also an IPv6 "
+      "/64), half a work network, a mobile carrier's addresses (16 /24s of its own part of the carrier's range), all "
+      "in one country; 3% of its logins come from a network it never used (half of them abroad); services imap "
+      f"80%, pop3 10%, submission 10%. Attacks: {n0(j.get('attack_bursts', 0))} bursts of 15 logins into one account "
+      "from new networks within a second or so. The Dovecot log holds the same kind of logins as syslog lines of "
+      "imap-, pop3- and submission-login (`Nov  1 00:00:00 mail1 dovecot: imap-login: Login: user=<…>, "
+      "method=PLAIN, rip=…, lip=…, mpid=…, TLS, session=<…>`), every line a login (Dovecot's log has no "
+      "messages; the other lines of a real log are cheaper to skip). The gzip file is the JSON lines, `gzip -1`.")
+    w("")
+    w("Settings: an empty `plugin { }` read through doveconf (`-c`), so the default limits, plus the bench GeoIP "
+      "and ASN databases and `account_guard_record_services=*`: every login gets the full decision and is "
+      "recorded, not only submission's (the default), so these are the figures of the most work per event; the "
+      "rows \"default record_services\" are the same files with the default (`smtp submission`), where the "
+      "imap and pop3 logins are only checked against a lock. "
+      "Run " + ("pinned to one core (`taskset -c 0`)" if rp.get("pinned") else "unpinned (no taskset)") +
+      " with `--json`; its output (the decisions and the summary) read and counted by the benchmark. Wall time "
+      "from start to exit, peak RSS and CPU of that process alone (`wait4`). "
+      + ("Speed: median (min–max) of " + str(max(len(runs.get('jsonl', [])), 1)) + " interleaved runs."
+         if len(runs.get("jsonl", [])) > 1 else "One run each."))
+    w("")
+    rows = []
+    for name, label, target in (("jsonl", "JSON lines", TARGET_REPLAY_JSONL),
+                                ("dovecot", "Dovecot log (syslog)", TARGET_REPLAY_DOVECOT),
+                                ("jsonl.gz", "JSON lines, gzip-compressed", None),
+                                ("jsonl/default", "JSON lines, default record_services", TARGET_REPLAY_JSONL),
+                                ("dovecot/default", "Dovecot log, default record_services", TARGET_REPLAY_DOVECOT)):
+        rr = runs.get(name)
+        if not rr:
+            continue
+        info = inputs[name.split("/")[0]]
+        rate = statistics.median(r["rate"] for r in rr)
+        secs = statistics.median(r["seconds"] for r in rr)
+        cpu = statistics.median(r["cpu_s"] for r in rr)
+        span = f" ({n0(min(r['rate'] for r in rr))}–{n0(max(r['rate'] for r in rr))})" if len(rr) > 1 else ""
+        summ = rr[0]["summary"]
+        dec = summ.get("decisions", {})
+        rows.append((label, n0(info["events"]), f"{info['bytes'] / 2**20:,.0f} MiB", f"{secs:.2f}",
+                     f"{n0(rate)}{span}", f"{1e6 * cpu / info['events']:.2f}",
+                     f"{info['bytes'] / 2**20 / secs:,.0f}", mib(max(r["maxrss_kb"] for r in rr)),
+                     f"{dec.get('lock', 0)} locks, {dec.get('refuse_login', 0)} logins and "
+                     f"{summ.get('recipients_refused', 0)} recipients refused",
+                     summ.get("unparsable", "?"),
+                     (f"≥ {n0(target)}: " + verdict(rate >= target)) if target else "—"))
+    w(table(["input", "events", "size", "wall s", "events/s", "µs CPU/event", "MiB/s read", "peak RSS",
+             "decisions", "unparsable", "target"], rows))
+    w("")
+    base, mrows, estimate, dense = replay_memory(rp)
+    if mrows:
+        w("**Memory.** The replay's state is per account (its login history, recipient counters and lock in the "
+          "in-memory store, the simulator's own entry and a lock's evidence), and inside an account bounded by "
+          "the limits' windows (1h, 24h): entries older than the longest window are dropped when the account is "
+          "next seen. So it grows with the accounts and with the entries inside the windows (more events per "
+          "account and day: more networks and recipients within 24 h), not with the length of the log. The same "
+          "number of events over fewer accounts, more events each, and the densest of them over twice the time:")
+        w("")
+        w(table(["input", "accounts with events", "events", "days", "events per account", "peak RSS",
+                 "above the baseline, per account"],
+                [(name, n0(used), n0(ev), days, f"{ev / used:.1f}", mib(peak), f"{per:,.0f} bytes")
+                 for name, used, ev, peak, per, days in mrows] +
+                [("no events (the baseline: program, GeoIP databases, buffers)", "0", "0", "—", "—", mib(base),
+                  "—")]))
+        w("")
+        by = {r[0]: r for r in mrows}
+        if "jsonl-100" in by and "jsonl-200-60d" in by and by["jsonl-100"][4] > 0:
+            a, b = by["jsonl-100"], by["jsonl-200-60d"]
+            w(f"The same {a[2] / a[1] * 30 / a[5]:.0f} events per account a month over {a[5]} and over {b[5]} days: "
+              f"{a[4]:,.0f} and {b[4]:,.0f} bytes per account ({b[4] / a[4]:.2f}×)"
+              + (": twice the log, the same state." if abs(b[4] / a[4] - 1) < 0.15 else
+                 ": the state per account is not bounded by the windows alone here."))
+            w("")
+        first = mrows[0]
+        w(f"Measured: {mib(first[3])} for {n0(first[1])} accounts with {first[2] / first[1]:.0f} events each. The "
+          f"target's month (100M logins of {n0(TARGET_REPLAY_ACCOUNTS)} mailboxes) is {TARGET_REPLAY_PER_ACCOUNT} "
+          f"logins per account and month: the `{dense[0]}` input has {dense[2] / dense[1]:.0f} events per account "
+          f"over {dense[5]} days (so as many entries in each account's windows as the target's accounts have; "
+          "10% of them messages, with their recipients), "
+          f"{dense[4]:,.0f} bytes per account above the baseline; {n0(TARGET_REPLAY_ACCOUNTS)} such accounts: "
+          f"{mib(base)} + {n0(TARGET_REPLAY_ACCOUNTS)} × {dense[4]:,.0f} bytes = **{estimate / 2**20:,.0f} MiB** "
+          f"(target < 2 GB: {verdict(estimate < TARGET_REPLAY_MEMORY)}). An estimate, not a run of 100M events "
+          "(which would take the replay minutes and its input ~11 GB of disk); it assumes, as the figures above "
+          "show, that the state per account does not depend on how many accounts there are. Accounts whose "
+          "windows hold more (many networks or recipients within 24 h) cost more, up to what the limits allow.")
+        w("")
