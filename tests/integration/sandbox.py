@@ -783,6 +783,26 @@ class Dovecot:
         return self.doveadm("-f", fmt, "account-status", user)
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def built(subdir, name):
+    """The path of a program of the build tree, <build>/SUBDIR/NAME, where <build> is
+    $AG_BUILD_DIR or build/ at the repository root. Fails the calling test (without a
+    traceback) when it is not built."""
+    build = os.environ.get("AG_BUILD_DIR") or os.path.join(ROOT, "build")
+    path = os.path.join(build, subdir, name)
+    if not os.access(path, os.X_OK):
+        message = (f"{path} is not built (meson compile -C {build}; set AG_BUILD_DIR for "
+                   f"another build directory)")
+        try:
+            import pytest
+        except ImportError:
+            raise RuntimeError(message) from None
+        pytest.fail(message, pytrace=False)
+    return path
+
+
 def modules_installed():
     """Missing module links, as a list of paths (empty if both are in place)."""
     return [p for p in (AUTH_MODULE, DOVEADM_MODULE) if not os.path.exists(p)]

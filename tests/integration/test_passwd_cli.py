@@ -17,8 +17,6 @@ import pytest
 
 import sandbox
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 STRONG = "Mango-Tiger-Quartz-77"
 STRONG2 = "Lantern-Velvet-Otter-31"
 WEAK = "password1234567890"
@@ -26,12 +24,7 @@ ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
 
 
 def built(name):
-    build = os.environ.get("AG_BUILD_DIR") or os.path.join(ROOT, "build")
-    path = os.path.join(build, "password-policy", name)
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is not built (meson compile -C {build}; set AG_BUILD_DIR for "
-                    f"another build directory)", pytrace=False)
-    return path
+    return sandbox.built("password-policy", name)
 
 
 @pytest.fixture

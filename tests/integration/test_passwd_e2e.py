@@ -8,7 +8,6 @@ wrote). Neither password ever reaches the Dovecot log or the tool's output.
 """
 
 import json
-import os
 import subprocess
 
 import pytest
@@ -16,7 +15,6 @@ import pytest
 import sandbox
 from conftest import PASSWORDS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
 
 NEW = "Quartz-Lantern-Koln-Otter-58"   # accepted (ASCII: imaplib sends LOGIN in ASCII)
@@ -26,12 +24,7 @@ WEAK = "passwordpassword1"              # rejected as too easy to guess
 
 
 def built(name):
-    build = os.environ.get("AG_BUILD_DIR") or os.path.join(ROOT, "build")
-    path = os.path.join(build, "password-policy", name)
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is not built (meson compile -C {build}; set AG_BUILD_DIR for "
-                    f"another build directory)", pytrace=False)
-    return path
+    return sandbox.built("password-policy", name)
 
 
 def chpasswd(d, lines):
