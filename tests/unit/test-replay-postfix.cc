@@ -228,3 +228,48 @@ TEST_CASE("replay postfix: format detection")
 	CHECK(f == Format::automatic);
 	CHECK_FALSE(parse_format_name("JSONL", f));
 }
+
+// Verbatim from a real Postfix 3.7.11 (Debian 12) writing its own log (maillog_file, postlogd:
+// a zero-padded day), clients set by XCLIENT ADDR= (the name stays "localhost"), recipients
+// discarded; two messages open at once, the second one's client= line before the first one's
+// "removed" (tests/integration/test_replay_postfix.py makes such a log).
+TEST_CASE("replay postfix: real postlogd lines")
+{
+	Run r = run(Format::postfix, {
+		"Dec 03 17:20:36 mx postfix/master[20716]: daemon started -- version 3.7.11, configuration /tmp/ag-postfix-9peaez94/conf",
+		"Dec 03 17:20:36 mx postfix/smtpd[20720]: connect from localhost[127.0.0.1]",
+		"Dec 03 17:20:36 mx postfix/smtpd[20720]: EE29CA823AA: client=localhost[198.18.0.7], sasl_method=PLAIN, sasl_username=alice",
+		"Dec 03 17:20:36 mx postfix/cleanup[20725]: EE29CA823AA: message-id=<20261203172036.EE29CA823AA@mx.test.invalid>",
+		"Dec 03 17:20:36 mx postfix/qmgr[20718]: EE29CA823AA: from=<alice@test.invalid>, size=400, nrcpt=1 (queue active)",
+		"Dec 03 17:20:36 mx postfix/smtpd[20720]: disconnect from localhost[198.18.0.7] ehlo=2 xclient=0/1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=7/8",
+		"Dec 03 17:20:36 mx postfix/smtpd[20720]: F250AA823AF: client=localhost[198.18.10.7], sasl_method=PLAIN, sasl_username=bob",
+		"Dec 03 17:20:36 mx postfix/qmgr[20718]: F250AA823AF: from=<bob@test.invalid>, size=376, nrcpt=3 (queue active)",
+		"Dec 03 17:20:36 mx postfix/discard[20726]: EE29CA823AA: to=<a-one1@example.net>, relay=none, delay=0.03, delays=0.01/0.02/0/0, dsn=2.0.0, status=sent (example.net)",
+		"Dec 03 17:20:36 mx postfix/smtpd[20720]: F30E1A823B0: client=localhost[198.18.10.7], sasl_method=PLAIN, sasl_username=bob",
+		"Dec 03 17:20:36 mx postfix/qmgr[20718]: EE29CA823AA: removed",
+		"Dec 03 17:20:36 mx postfix/discard[20726]: F250AA823AF: to=<b-first1@example.net>, relay=none, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (example.net)",
+		"Dec 03 17:20:36 mx postfix/discard[20726]: F250AA823AF: to=<b-first2@example.net>, relay=none, delay=0.01, delays=0/0/0/0, dsn=2.0.0, status=sent (example.net)",
+		"Dec 03 17:20:36 mx postfix/qmgr[20718]: F250AA823AF: removed",
+	});
+	REQUIRE(r.error.empty());
+	for (LineResult result : r.results)
+		CHECK(result != LineResult::unparsable);
+	// F30E1A823B0 never completes here: finish() gives its login only (no recipient, no message).
+	REQUIRE(r.events.size() == 5);
+	CHECK(r.events[0].kind == EventKind::login);
+	CHECK(r.events[0].user == "alice");
+	CHECK(r.events[0].ip == "198.18.0.7");
+	CHECK(r.events[0].time == utc(2026, 12, 3, 17, 20, 36));
+	CHECK(r.events[0].line == 3);
+	CHECK(r.events[1].kind == EventKind::message);
+	CHECK(r.events[1].from == "alice@test.invalid");
+	CHECK(r.events[1].to == std::vector<std::string>{"a-one1@example.net"});
+	CHECK(r.events[2].kind == EventKind::login);
+	CHECK(r.events[2].user == "bob");
+	CHECK(r.events[2].line == 7);
+	CHECK(r.events[3].kind == EventKind::message);
+	CHECK(r.events[3].line == 7);
+	CHECK(r.events[3].to == std::vector<std::string>{"b-first1@example.net", "b-first2@example.net"});
+	CHECK(r.events[4].kind == EventKind::login);
+	CHECK(r.events[4].line == 10);
+}
