@@ -265,6 +265,9 @@ private:
 		if (!m.to.empty()) {
 			Held message{m.time, m.line, 1, ReplayEvent{}};
 			message.event.kind = EventKind::message;
+			// Sent through the SASL login of its client= line: the lock check is that of
+			// an smtp login, not of a submission session.
+			message.event.service = "smtp";
 			message.event.time = m.time;
 			message.event.user = std::move(m.user);
 			message.event.ip = std::move(m.ip);

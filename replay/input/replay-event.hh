@@ -17,7 +17,8 @@ struct ReplayEvent {
 	std::int64_t time = 0; // epoch seconds, UTC
 	EventKind kind = EventKind::login;
 	std::string user;
-	std::string service;         // login: the Dovecot service ("imap", "pop3", "submission", "smtp", ...)
+	std::string service;         // login: the Dovecot service ("imap", "pop3", "submission", "smtp", ...);
+				     // message: the login it was sent through (empty: a submission session)
 	std::string ip;              // login, message (optional): the client address as written
 	std::string from;            // message (optional): the envelope sender
 	std::vector<std::string> to; // message: its recipients; bounce: the one that bounced

@@ -152,6 +152,18 @@ void Simulator::message(const ReplayEvent &e, Account &account)
 	counts_.recipients += count;
 	if (count == 0)
 		return;
+	// A locked account whose login this message needed is refused at that login: the
+	// message never gets to RCPT (a Postfix SASL login, service smtp; a Dovecot submission
+	// session when submission is a lock service).
+	const std::string_view service = e.service.empty() ? std::string_view("submission") : std::string_view(e.service);
+	if (account.locked && settings_.lock_services.contains(service)) {
+		Decision d = decision(e, DecisionKind::refuse_rcpt, account.lock_rule,
+				      "recipients refused: account locked since " + format_time_utc(account.locked_since));
+		d.accepted = 0;
+		d.refused = count;
+		sink_.decided(d);
+		return;
+	}
 	RcptResult r = service_.rcpt(settings_, e.user, static_cast<std::uint32_t>(now_), true, count);
 	const unsigned accepted = r.allowed ? count : std::min(r.accepted, count);
 	std::string reason;

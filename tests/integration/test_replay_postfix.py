@@ -493,10 +493,6 @@ def test_replay_of_a_real_postfix_log(postfix_run):
     print(f"\nreplay checks: {time.monotonic() - started:.2f}s; {len(lines)} Postfix log lines")
 
 
-@pytest.mark.xfail(strict=True, reason="replay bug: a message whose own SASL login (its client= "
-                   "line) the replay refuses is still counted as sent unless lock_services holds "
-                   "'submission' (Simulator::message -> AccountService::rcpt checks the lock "
-                   "only for 'submission')")
 def test_with_smtp_a_lock_service_the_refused_logins_messages_are_refused(postfix_run):
     d, pf, sent, everything = postfix_run
     lines = log_lines(pf.log_path)

@@ -235,3 +235,30 @@ TEST_CASE("replay: bounces and complaints are counted, not yet used")
 	CHECK(h.simulator().counts().unused == 2);
 	CHECK(h.simulator().counts().by_kind[static_cast<std::size_t>(EventKind::bounce)] == 1);
 }
+
+TEST_CASE("replay: a message sent through a login the lock refuses is refused whole, never counted")
+{
+	History h;
+	h.settings.lock_services = parse_service_list("account_guard_lock_services", "smtp");
+	for (int i = 0; i < 4; i++)
+		h.login("ivan", "198.51." + std::to_string(i) + ".1", t0 + i, "smtp");
+	REQUIRE(h.decisions.of(DecisionKind::lock).size() == 1);
+	ReplayEvent e;
+	e.kind = EventKind::message;
+	e.time = t0 + 10;
+	e.user = "ivan";
+	e.service = "smtp"; // Postfix: the message of a SASL login
+	e.to = {"a@example.net", "b@example.net"};
+	e.line = 99;
+	h.simulator().apply(e);
+	auto rcpt = h.decisions.of(DecisionKind::refuse_rcpt);
+	REQUIRE(rcpt.size() == 1);
+	CHECK(rcpt[0].accepted == 0);
+	CHECK(rcpt[0].refused == 2);
+	CHECK(rcpt[0].rule == "account_guard_ip_limit");
+	// A submission session is no lock service here: its recipients are counted as usual.
+	e.service.clear();
+	e.line = 100;
+	h.simulator().apply(e);
+	CHECK(h.decisions.of(DecisionKind::refuse_rcpt).size() == 1);
+}
