@@ -69,14 +69,16 @@ const std::string &MemoryStore::key_buffer(std::string_view key)
 
 MemoryStore::Item *MemoryStore::find_live(std::string_view key)
 {
+	auto it = items_.end();
 	if (last_ == nullptr || last_->first != key) {
-		auto it = items_.find(key_buffer(key));
+		it = items_.find(key_buffer(key));
 		if (it == items_.end())
 			return nullptr;
 		last_ = &*it;
 	}
 	if (last_->second.expires != 0 && last_->second.expires <= clock_()) {
-		items_.erase(items_.find(last_->first)); // by iterator: the key lives in the node
+		// By iterator (the key lives in the node); the one just found needs no second lookup.
+		items_.erase(it != items_.end() ? it : items_.find(last_->first));
 		last_ = nullptr;
 		return nullptr;
 	}
