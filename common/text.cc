@@ -34,6 +34,16 @@ std::string printable(std::string_view text, std::size_t max_bytes)
 	return out;
 }
 
+std::string ascii_lower(std::string_view text)
+{
+	std::string out(text);
+	for (char &c : out) {
+		if (c >= 'A' && c <= 'Z')
+			c = static_cast<char>(c - 'A' + 'a');
+	}
+	return out;
+}
+
 std::string join(const std::vector<std::string> &items, std::string_view separator)
 {
 	std::string out;

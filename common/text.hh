@@ -21,6 +21,9 @@ std::vector<std::string_view> split_words(std::string_view value, std::string_vi
 // postmaster typed; it is kept to one printable line (200 bytes, control bytes as '?').
 std::string setting_error_text(std::string_view name, std::string_view problem, std::string_view value);
 
+// ASCII letters lowered, other bytes kept: addresses compare case-insensitively this way.
+std::string ascii_lower(std::string_view text);
+
 // ISO 8601 UTC, e.g. 2026-11-26T22:28:26Z.
 std::string format_time_utc(long long epoch_seconds);
 

@@ -5,6 +5,9 @@
 // on the same server (lock-item.hh), so that one round trip reads both and no rewrite of the
 // record can lose the lock. A login carries the counters through unchanged, a RCPT the history.
 
+#include "behaviour/incident.hh"
+#include "behaviour/profile.hh"
+#include "behaviour/watch-list.hh"
 #include "network.hh"
 #include "recipient-record.hh"
 
@@ -50,9 +53,19 @@ struct AccountRecord {
 	std::vector<CountrySeen> countries; // most recently seen first
 	RecipientRecord recipients;         // submission's recipient counts (recipient-policy)
 
+	// The low flyer (behaviour/): the long-term profile, the watched networks, the counts of
+	// the probation and new-recipient limits, the current incident.
+	Profile profile;
+	WatchList watches;
+	RecipientRecord probation_recipients;
+	RecipientRecord new_recipients;
+	Incident incident;
+
 	bool empty() const
 	{
-		return !lock && networks.empty() && countries.empty() && recipients.windows.empty();
+		return !lock && networks.empty() && countries.empty() && recipients.windows.empty() &&
+		       profile.empty() && watches.items.empty() && probation_recipients.windows.empty() &&
+		       new_recipients.windows.empty() && incident.since == 0;
 	}
 
 	// Marks the network (or country) as seen at `now`; returns its previous last-seen time,

@@ -18,6 +18,7 @@ struct Event {
 	std::string countries;
 	std::string limit;
 	std::string window;
+	std::string signal; // account_guard_signal: which one (INTERFACE.md §8)
 	long long count = -1;
 	long long recipients = -1;
 };

@@ -62,6 +62,21 @@ void RecipientWindow::add(std::uint32_t now, std::uint32_t n)
 		counts[index] = counts[index] > UINT32_MAX - n ? UINT32_MAX : counts[index] + n;
 }
 
+void RecipientWindow::take_back(std::uint32_t now, std::uint32_t n)
+{
+	// Newest buckets first: recipients given back were counted moments ago (the same
+	// transaction), so they sit in the current bucket unless it just turned over.
+	const std::uint32_t current = bucket_of(now, bucket_width());
+	for (std::size_t i = 0; i < counts.size() && n > 0; i++) {
+		const std::int64_t bucket = static_cast<std::int64_t>(newest_bucket) - static_cast<std::int64_t>(i);
+		if (bucket <= static_cast<std::int64_t>(current) - buckets())
+			break;
+		const std::uint32_t taken = std::min(counts[i], n);
+		counts[i] -= taken;
+		n -= taken;
+	}
+}
+
 RecipientWindow &RecipientRecord::window(std::int64_t window)
 {
 	for (RecipientWindow &w : windows) {
@@ -90,6 +105,36 @@ void RecipientRecord::keep_only(const LimitList &limits)
 					     });
 				     }),
 		      windows.end());
+}
+
+const Limit *RecipientRecord::crossed_by(const LimitList &limits, std::uint32_t now, std::uint64_t *count_r) const
+{
+	for (const Limit &l : limits) {
+		const RecipientWindow *w = find(l.window);
+		const std::uint64_t total = w ? w->total(now) : 0;
+		if (total + 1 > l.count) {
+			if (count_r)
+				*count_r = total;
+			return &l;
+		}
+	}
+	return nullptr;
+}
+
+void RecipientRecord::add(const LimitList &limits, std::uint32_t now, std::uint32_t n)
+{
+	for (const Limit &l : limits)
+		window(l.window).add(now, n);
+}
+
+void RecipientRecord::take_back(const LimitList &limits, std::uint32_t now, std::uint32_t n)
+{
+	for (const Limit &l : limits) {
+		for (RecipientWindow &w : windows) {
+			if (w.window == l.window)
+				w.take_back(now, n);
+		}
+	}
 }
 
 std::string format_recipient_counts(const RecipientRecord &record, const LimitList &limits, std::uint32_t now)

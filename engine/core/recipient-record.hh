@@ -29,6 +29,8 @@ struct RecipientWindow {
 	// Recipients counted within the window as seen at `now`.
 	std::uint64_t total(std::uint32_t now) const;
 	void add(std::uint32_t now, std::uint32_t n);
+	// Uncounts n recipients (a transaction that never completed DATA), newest buckets first.
+	void take_back(std::uint32_t now, std::uint32_t n);
 };
 
 struct RecipientRecord {
@@ -39,6 +41,10 @@ struct RecipientRecord {
 	const RecipientWindow *find(std::int64_t window) const;
 	// Keeps only the windows of `limits` (settings may have changed since the last write).
 	void keep_only(const LimitList &limits);
+	// The first limit one more recipient would cross (its count so far in *count_r), or null.
+	const Limit *crossed_by(const LimitList &limits, std::uint32_t now, std::uint64_t *count_r) const;
+	void add(const LimitList &limits, std::uint32_t now, std::uint32_t n);
+	void take_back(const LimitList &limits, std::uint32_t now, std::uint32_t n);
 };
 
 // "12/1h 40/1d": the count within each window of limits, as doveadm account-status shows it.

@@ -25,18 +25,32 @@ namespace {
 //   varint n_windows, then per recipient window: varint window seconds, varint age of the
 //     newest bucket (base / bucket width - newest_bucket), varint n_counts (at most 12),
 //     n_counts varints (newest bucket first)
+// Version 3 appends the low flyer's state (behaviour/), ages relative to the same base:
+//   profile: u32 since (0: none), varint logins, varint n_owners, per owner: network as
+//     above, varint age of first_seen, varint age of last_seen; varint n_countries, per
+//     country: 2 bytes, two varint ages; u8 has_location [i32 latitude_e4, i32 longitude_e4,
+//     u16 radius_km, varint age of its time]; varint n_days, per day (newest first): varint
+//     base day (base / 86400) - day, varint count
+//   watches: varint n, per watch: network, u8 kind, u32 until (absolute: it lies ahead)
+//   probation windows, new-recipient windows: each like the recipient windows
+//   incident: u8 present [u32 since, u32 last_strike, u8 strikes, u8 signals, u8 held,
+//     varint n_refused, n u32 fingerprints]
 // A /24 seen within the hour costs 6 bytes, a /64 11; the default recipient windows with all
-// 12 buckets used about 35. Version 1 (lock and history only, u16 counts, u32 times, a family
+// 12 buckets used about 35; a typical profile (2 owners, 1 country, a location, 20 active
+// days) about 70. Version 1 (lock and history only, u16 counts, u32 times, a family
 // and a prefix byte per network) is still read, as a record without recipient counts: an
 // upgraded node keeps every lock and history; the counts in the old separate item ('r' keys)
 // are left to expire. A node still on version 1 cannot read version 2 (it reports a corrupt
 // record), so a cluster upgrades all its nodes together.
-constexpr std::uint8_t format_version = 2;
+constexpr std::uint8_t format_version = 3;
+constexpr std::uint8_t format_version_2 = 2;
 constexpr std::uint8_t format_version_1 = 1;
 constexpr std::size_t max_reason = 1024;
 // Above the largest history a limit allows (max_network_limit + 1 in settings.cc).
 constexpr std::size_t max_entries_decoded = 16384;
 constexpr std::size_t max_windows = 16;
+constexpr std::size_t max_profile_days = 400; // one a day over the longest profile period
+constexpr std::uint32_t seconds_per_day = 86400;
 constexpr std::int64_t max_window_seconds = UINT32_MAX;
 
 constexpr std::uint8_t flag_locked = 1;
@@ -166,15 +180,222 @@ std::uint32_t base_time(const AccountRecord &record)
 		base = std::max<std::uint64_t>(base, e.last_seen);
 	for (const CountrySeen &e : record.countries)
 		base = std::max<std::uint64_t>(base, e.last_seen);
-	for (const RecipientWindow &w : record.recipients.windows) {
-		if (!w.counts.empty())
-			base = std::max<std::uint64_t>(base, static_cast<std::uint64_t>(w.newest_bucket) *
-								     static_cast<std::uint64_t>(w.bucket_width()));
+	for (const RecipientRecord *r : {&record.recipients, &record.probation_recipients, &record.new_recipients}) {
+		for (const RecipientWindow &w : r->windows) {
+			if (!w.counts.empty())
+				base = std::max<std::uint64_t>(base, static_cast<std::uint64_t>(w.newest_bucket) *
+									     static_cast<std::uint64_t>(w.bucket_width()));
+		}
 	}
+	const Profile &p = record.profile;
+	for (const OwnerSeen &e : p.owners)
+		base = std::max<std::uint64_t>(base, std::max(e.first_seen, e.last_seen));
+	for (const ProfileCountry &e : p.countries)
+		base = std::max<std::uint64_t>(base, std::max(e.first_seen, e.last_seen));
+	if (p.location)
+		base = std::max<std::uint64_t>(base, p.location->time);
+	for (const DayCount &d : p.days)
+		base = std::max<std::uint64_t>(base, static_cast<std::uint64_t>(d.day) * seconds_per_day);
+	base = std::max<std::uint64_t>(base, std::max(record.incident.since, record.incident.last_strike));
 	return static_cast<std::uint32_t>(std::min<std::uint64_t>(base, UINT32_MAX));
 }
 
 std::uint32_t age(std::uint32_t base, std::uint32_t time) { return time < base ? base - time : 0; }
+
+bool decode_windows(ByteReader &r, std::uint32_t base, RecipientRecord *record)
+{
+	std::uint32_t count;
+	if (!r.varint(&count) || count > max_windows)
+		return false;
+	for (std::uint32_t i = 0; i < count; i++) {
+		RecipientWindow w;
+		std::uint32_t window, bucket_age, counts;
+		if (!r.varint(&window) || window == 0 || !r.varint(&bucket_age) || !r.varint(&counts) ||
+		    counts > buckets_per_window)
+			return false;
+		w.window = window;
+		const std::uint32_t base_bucket = static_cast<std::uint32_t>(base / w.bucket_width());
+		if (bucket_age > base_bucket)
+			return false;
+		w.newest_bucket = base_bucket - bucket_age;
+		for (std::uint32_t j = 0; j < counts; j++) {
+			std::uint32_t c;
+			if (!r.varint(&c))
+				return false;
+			w.counts.push_back(c);
+		}
+		if (record->find(w.window) != nullptr)
+			return false;
+		record->windows.push_back(std::move(w));
+	}
+	return true;
+}
+
+void encode_windows(std::string &out, std::uint32_t base, const RecipientRecord &record)
+{
+	// Windows the decoder would refuse (none that settings allow) are left out.
+	std::vector<const RecipientWindow *> windows;
+	for (const RecipientWindow &w : record.windows) {
+		if (windows.size() < max_windows && w.window > 0 && w.window <= max_window_seconds)
+			windows.push_back(&w);
+	}
+	put_varint(out, static_cast<std::uint32_t>(windows.size()));
+	for (const RecipientWindow *w : windows) {
+		put_varint(out, static_cast<std::uint32_t>(w->window));
+		const std::uint32_t base_bucket = static_cast<std::uint32_t>(base / w->bucket_width());
+		put_varint(out, age(base_bucket, w->newest_bucket));
+		const std::size_t counts = std::min<std::size_t>(w->counts.size(), buckets_per_window);
+		put_varint(out, static_cast<std::uint32_t>(counts));
+		for (std::size_t j = 0; j < counts; j++)
+			put_varint(out, w->counts[j]);
+	}
+}
+
+bool decode_behaviour(ByteReader &r, std::uint32_t base, AccountRecord *record)
+{
+	auto time = [&](std::uint32_t *t) {
+		std::uint32_t a;
+		if (!r.varint(&a) || a > base)
+			return false;
+		*t = base - a;
+		return true;
+	};
+	Profile &p = record->profile;
+	std::uint32_t count;
+	if (!r.u32(&p.since) || !r.varint(&p.logins) || !r.varint(&count) || count > max_profile_owners)
+		return false;
+	for (std::uint32_t i = 0; i < count; i++) {
+		OwnerSeen e;
+		if (!decode_network(r, &e.owner) || !time(&e.first_seen) || !time(&e.last_seen))
+			return false;
+		p.owners.push_back(e);
+	}
+	if (!r.varint(&count) || count > max_profile_countries)
+		return false;
+	for (std::uint32_t i = 0; i < count; i++) {
+		ProfileCountry e;
+		std::string_view code;
+		if (!r.bytes(2, &code) || !parse_country(code) || !time(&e.first_seen) || !time(&e.last_seen))
+			return false;
+		e.country = {code[0], code[1]};
+		p.countries.push_back(e);
+	}
+	std::uint8_t has_location;
+	if (!r.u8(&has_location) || has_location > 1)
+		return false;
+	if (has_location) {
+		LastLocation l;
+		std::uint32_t lat, lon;
+		if (!r.u32(&lat) || !r.u32(&lon) || !r.u16(&l.radius_km) || !time(&l.time))
+			return false;
+		l.latitude_e4 = static_cast<std::int32_t>(lat);
+		l.longitude_e4 = static_cast<std::int32_t>(lon);
+		if (l.latitude_e4 < -900000 || l.latitude_e4 > 900000 || l.longitude_e4 < -1800000 ||
+		    l.longitude_e4 > 1800000)
+			return false;
+		p.location = l;
+	}
+	if (!r.varint(&count) || count > max_profile_days)
+		return false;
+	const std::uint32_t base_day = base / seconds_per_day;
+	for (std::uint32_t i = 0; i < count; i++) {
+		DayCount d;
+		std::uint32_t day_age;
+		if (!r.varint(&day_age) || day_age > base_day || !r.varint(&d.count))
+			return false;
+		d.day = base_day - day_age;
+		p.days.push_back(d);
+	}
+	if (!r.varint(&count) || count > max_watches)
+		return false;
+	for (std::uint32_t i = 0; i < count; i++) {
+		Watch w;
+		std::uint8_t kind;
+		if (!decode_network(r, &w.network) || !r.u8(&kind) || kind > static_cast<std::uint8_t>(WatchKind::travel) ||
+		    !r.u32(&w.until))
+			return false;
+		w.kind = static_cast<WatchKind>(kind);
+		record->watches.items.push_back(w);
+	}
+	if (!decode_windows(r, base, &record->probation_recipients) || !decode_windows(r, base, &record->new_recipients))
+		return false;
+	std::uint8_t has_incident;
+	if (!r.u8(&has_incident) || has_incident > 1)
+		return false;
+	if (has_incident) {
+		Incident &inc = record->incident;
+		std::uint8_t held;
+		if (!r.u32(&inc.since) || !r.u32(&inc.last_strike) || !r.u8(&inc.strikes) || !r.u8(&inc.signals) ||
+		    !r.u8(&held) || held > 1 || !r.varint(&count) || count > max_refused_kept)
+			return false;
+		inc.held = held == 1;
+		for (std::uint32_t i = 0; i < count; i++) {
+			std::uint32_t fp;
+			if (!r.u32(&fp))
+				return false;
+			inc.refused.push_back(fp);
+		}
+	}
+	return true;
+}
+
+void encode_behaviour(std::string &out, std::uint32_t base, const AccountRecord &record)
+{
+	const Profile &p = record.profile;
+	put_u32(out, p.since);
+	put_varint(out, p.logins);
+	const std::size_t owners = std::min(p.owners.size(), max_profile_owners);
+	put_varint(out, static_cast<std::uint32_t>(owners));
+	for (std::size_t i = 0; i < owners; i++) {
+		encode_network(out, p.owners[i].owner);
+		put_varint(out, age(base, p.owners[i].first_seen));
+		put_varint(out, age(base, p.owners[i].last_seen));
+	}
+	const std::size_t countries = std::min(p.countries.size(), max_profile_countries);
+	put_varint(out, static_cast<std::uint32_t>(countries));
+	for (std::size_t i = 0; i < countries; i++) {
+		out.append(p.countries[i].country.data(), 2);
+		put_varint(out, age(base, p.countries[i].first_seen));
+		put_varint(out, age(base, p.countries[i].last_seen));
+	}
+	put_u8(out, p.location ? 1 : 0);
+	if (p.location) {
+		put_u32(out, static_cast<std::uint32_t>(p.location->latitude_e4));
+		put_u32(out, static_cast<std::uint32_t>(p.location->longitude_e4));
+		put_u16(out, p.location->radius_km);
+		put_varint(out, age(base, p.location->time));
+	}
+	const std::uint32_t base_day = base / seconds_per_day;
+	const std::size_t days = std::min(p.days.size(), max_profile_days);
+	put_varint(out, static_cast<std::uint32_t>(days));
+	for (std::size_t i = 0; i < days; i++) {
+		put_varint(out, age(base_day, p.days[i].day));
+		put_varint(out, p.days[i].count);
+	}
+	const std::size_t watches = std::min(record.watches.items.size(), max_watches);
+	put_varint(out, static_cast<std::uint32_t>(watches));
+	for (std::size_t i = 0; i < watches; i++) {
+		const Watch &w = record.watches.items[i];
+		encode_network(out, w.network);
+		put_u8(out, static_cast<std::uint8_t>(w.kind));
+		put_u32(out, w.until);
+	}
+	encode_windows(out, base, record.probation_recipients);
+	encode_windows(out, base, record.new_recipients);
+	const Incident &inc = record.incident;
+	put_u8(out, inc.since != 0 ? 1 : 0);
+	if (inc.since != 0) {
+		put_u32(out, inc.since);
+		put_u32(out, inc.last_strike);
+		put_u8(out, inc.strikes);
+		put_u8(out, inc.signals);
+		put_u8(out, inc.held ? 1 : 0);
+		const std::size_t refused = std::min(inc.refused.size(), max_refused_kept);
+		put_varint(out, static_cast<std::uint32_t>(refused));
+		for (std::size_t i = inc.refused.size() - refused; i < inc.refused.size(); i++)
+			put_u32(out, inc.refused[i]);
+	}
+}
 
 // Version 1: lock and login history, no recipient counts.
 std::optional<AccountRecord> decode_v1(ByteReader &r)
@@ -222,8 +443,8 @@ std::optional<AccountRecord> decode_v1(ByteReader &r)
 	return record;
 }
 
-// Version 2 after its version byte.
-std::optional<AccountRecord> decode_v2(ByteReader &r)
+// Versions 2 and 3 after the version byte.
+std::optional<AccountRecord> decode_v2(ByteReader &r, std::uint8_t version)
 {
 	AccountRecord record;
 	std::uint8_t flags;
@@ -275,29 +496,10 @@ std::optional<AccountRecord> decode_v2(ByteReader &r)
 		e.country = {code[0], code[1]};
 		record.countries.push_back(e);
 	}
-	if (!r.varint(&count) || count > max_windows)
+	if (!decode_windows(r, base, &record.recipients))
 		return std::nullopt;
-	for (std::uint32_t i = 0; i < count; i++) {
-		RecipientWindow w;
-		std::uint32_t window, bucket_age, counts;
-		if (!r.varint(&window) || window == 0 || !r.varint(&bucket_age) || !r.varint(&counts) ||
-		    counts > buckets_per_window)
-			return std::nullopt;
-		w.window = window;
-		const std::uint32_t base_bucket = static_cast<std::uint32_t>(base / w.bucket_width());
-		if (bucket_age > base_bucket)
-			return std::nullopt;
-		w.newest_bucket = base_bucket - bucket_age;
-		for (std::uint32_t j = 0; j < counts; j++) {
-			std::uint32_t c;
-			if (!r.varint(&c))
-				return std::nullopt;
-			w.counts.push_back(c);
-		}
-		if (record.recipients.find(w.window) != nullptr)
-			return std::nullopt;
-		record.recipients.windows.push_back(std::move(w));
-	}
+	if (version >= format_version && !decode_behaviour(r, base, &record))
+		return std::nullopt;
 	if (!r.at_end())
 		return std::nullopt;
 	return record;
@@ -328,22 +530,8 @@ std::string encode(const AccountRecord &record)
 		out.append(record.countries[i].country.data(), 2);
 		put_varint(out, age(base, record.countries[i].last_seen));
 	}
-	// Windows the decoder would refuse (none that settings allow) are left out.
-	std::vector<const RecipientWindow *> windows;
-	for (const RecipientWindow &w : record.recipients.windows) {
-		if (windows.size() < max_windows && w.window > 0 && w.window <= max_window_seconds)
-			windows.push_back(&w);
-	}
-	put_varint(out, static_cast<std::uint32_t>(windows.size()));
-	for (const RecipientWindow *w : windows) {
-		put_varint(out, static_cast<std::uint32_t>(w->window));
-		const std::uint32_t base_bucket = static_cast<std::uint32_t>(base / w->bucket_width());
-		put_varint(out, age(base_bucket, w->newest_bucket));
-		const std::size_t counts = std::min<std::size_t>(w->counts.size(), buckets_per_window);
-		put_varint(out, static_cast<std::uint32_t>(counts));
-		for (std::size_t j = 0; j < counts; j++)
-			put_varint(out, w->counts[j]);
-	}
+	encode_windows(out, base, record.recipients);
+	encode_behaviour(out, base, record);
 	return out;
 }
 
@@ -354,8 +542,8 @@ std::optional<AccountRecord> decode(std::string_view data)
 	if (!r.u8(&version))
 		return std::nullopt;
 	std::optional<AccountRecord> record;
-	if (version == format_version)
-		record = decode_v2(r);
+	if (version == format_version || version == format_version_2)
+		record = decode_v2(r, version);
 	else if (version == format_version_1)
 		record = decode_v1(r);
 	if (!record)

@@ -1,5 +1,6 @@
 #include "settings.hh"
 
+#include "list-file.hh"
 #include "text.hh"
 
 #include <algorithm>
@@ -49,6 +50,8 @@ bool parse_bool(std::string_view name, std::string_view value)
 	fail(name, "expected yes or no, got", value);
 }
 
+} // namespace
+
 std::vector<std::uint32_t> parse_asn_list(std::string_view name, std::string_view value)
 {
 	std::vector<std::uint32_t> asns;
@@ -64,6 +67,8 @@ std::vector<std::uint32_t> parse_asn_list(std::string_view name, std::string_vie
 	}
 	return asns;
 }
+
+namespace {
 
 std::vector<Server> parse_servers(std::string_view name, std::string_view value)
 {
@@ -242,7 +247,84 @@ const SettingDef setting_defs[] = {
 		 else
 			 fail(n, "expected open or closed, got", v);
 	 }},
+	{"account_guard_profile_period", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.profile_period = parse_duration(n, v); }},
+	{"account_guard_profile_learning", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.profile_learning = parse_duration(n, v); }},
+	{"account_guard_suspect_networks", true, parse_network_source},
+	{"account_guard_suspect_asns", true, parse_asn_source},
+	{"account_guard_probation", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.probation = parse_duration(n, v); }},
+	{"account_guard_probation_recipient_limit", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.probation_recipient_limit = parse_bounded_limits(n, v, max_recipient_limit); }},
+	{"account_guard_new_recipient_limit", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.new_recipient_limit = parse_bounded_limits(n, v, max_recipient_limit); }},
+	{"account_guard_contacts_period", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.contacts_period = parse_duration(n, v); }},
+	{"account_guard_recipient_baseline_factor", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.recipient_baseline_factor = parse_count(n, v, 1000); }},
+	{"account_guard_recipient_baseline_floor", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.recipient_baseline_floor = parse_count(n, v, max_recipient_limit); }},
+	{"account_guard_sender_check", true,
+	 [](Settings &s, std::string_view n, std::string_view v) {
+		 if (v == "off" || v.empty())
+			 s.sender_check = SenderCheck::off;
+		 else if (v == "envelope")
+			 s.sender_check = SenderCheck::envelope;
+		 else if (v == "header")
+			 s.sender_check = SenderCheck::header;
+		 else
+			 fail(n, "expected off, envelope or header, got", v);
+	 }},
+	{"account_guard_sender_addresses", true,
+	 [](Settings &s, std::string_view n, std::string_view v) { s.sender_addresses = parse_sender_addresses(n, v); }},
 };
+
+// "file:PATH" or an inline list; a file is read now, so a missing one stops start-up.
+void parse_network_source(Settings &s, std::string_view name, std::string_view value)
+{
+	s.suspect_networks = NetworkList{};
+	s.suspect_networks_file = ListSource{};
+	if (value.substr(0, 5) == "file:") {
+		s.suspect_networks_file.file = std::string(value.substr(5));
+		s.suspect_networks = read_network_file(name, s.suspect_networks_file.file);
+	} else {
+		s.suspect_networks = parse_network_list(name, value);
+	}
+}
+
+void parse_asn_source(Settings &s, std::string_view name, std::string_view value)
+{
+	s.suspect_asns.clear();
+	s.suspect_asns_file = ListSource{};
+	if (value.substr(0, 5) == "file:") {
+		s.suspect_asns_file.file = std::string(value.substr(5));
+		s.suspect_asns = read_asn_file(name, s.suspect_asns_file.file);
+	} else {
+		s.suspect_asns = parse_asn_list(name, value);
+	}
+}
+
+std::uint32_t parse_count(std::string_view name, std::string_view value, std::uint32_t max)
+{
+	std::uint64_t n;
+	if (!parse_uint(value, max, &n))
+		fail(name, "expected a number from 0 to " + std::to_string(max) + ", got", value);
+	return static_cast<std::uint32_t>(n);
+}
+
+std::vector<std::string> parse_sender_addresses(std::string_view name, std::string_view value)
+{
+	std::vector<std::string> out;
+	for (std::string_view word : split_words(value, list_separators)) {
+		const std::size_t at = word.find('@');
+		if (at == std::string_view::npos || word.find('@', at + 1) != std::string_view::npos ||
+		    at + 1 == word.size() || word.find_first_of("<>\"\r\n") != std::string_view::npos)
+			fail(name, "expected an address (a@example.com) or a domain (@example.com), got", word);
+		out.push_back(ascii_lower(word));
+	}
+	return out;
+}
 
 std::string trim(std::string_view v)
 {
@@ -255,6 +337,11 @@ std::string trim(std::string_view v)
 
 void check_cross_settings(const Settings &s)
 {
+	if (s.asn_db.empty() && !s.suspect_asns.empty())
+		throw SettingError("account_guard_suspect_asns: needs account_guard_asn_db to be set");
+	if (s.profile_learning > s.profile_period)
+		throw SettingError(setting_error_text("account_guard_profile_learning",
+						      "longer than account_guard_profile_period", format_duration(s.profile_learning)));
 	if (s.asn_db.empty()) {
 		if (!s.exempt_asns.empty())
 			throw SettingError("account_guard_exempt_asns: needs account_guard_asn_db to be set");

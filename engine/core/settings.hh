@@ -46,6 +46,14 @@ struct Server {
 };
 
 enum class Mode { enforce, log };
+enum class SenderCheck { off, envelope, header };
+
+// A network or AS list that may come from a file (`file:PATH`, one entry a line, '#' comments):
+// suspect lists are long and maintained by a cron job, so a replaced file is picked up live
+// by SuspectLists (engine/core/suspect-lists.hh); `networks`/`asns` hold the inline entries.
+struct ListSource {
+	std::string file; // empty: inline entries only
+};
 enum class FailMode { open, closed };
 
 struct Settings {
@@ -73,7 +81,26 @@ struct Settings {
 	std::string notify_relay;
 	Mode mode = Mode::enforce;
 	FailMode fail_mode = FailMode::open;
+
+	// The low flyer (INTERFACE.md §8): each account against its own history.
+	std::int64_t profile_period = 60 * 86400;
+	std::int64_t profile_learning = 14 * 86400;
+	NetworkList suspect_networks;
+	ListSource suspect_networks_file;
+	std::vector<std::uint32_t> suspect_asns;
+	ListSource suspect_asns_file;
+	std::int64_t probation = 86400;
+	LimitList probation_recipient_limit{{20, 3600, "1h"}, {50, 86400, "24h"}};
+	LimitList new_recipient_limit{{50, 3600, "1h"}, {150, 86400, "24h"}};
+	std::int64_t contacts_period = 90 * 86400;
+	std::uint32_t recipient_baseline_factor = 10;
+	std::uint32_t recipient_baseline_floor = 50;
+	SenderCheck sender_check = SenderCheck::off;
+	std::vector<std::string> sender_addresses; // "a@example.com" or "@example.com", lower case
 };
+
+// A profile becomes established after this many recorded logins (and profile_learning).
+constexpr std::uint32_t profile_learning_logins = 10;
 
 // Returns the value of a setting, or nullptr when it is not set (the default applies).
 using Getenv = std::function<const char *(const char *name)>;
@@ -103,6 +130,7 @@ Settings apply_user_overrides(const Settings &base, const Getenv &getenv);
 std::int64_t parse_duration(std::string_view name, std::string_view value);
 LimitList parse_limit_list(std::string_view name, std::string_view value);
 NetworkList parse_network_list(std::string_view name, std::string_view value);
+std::vector<std::uint32_t> parse_asn_list(std::string_view name, std::string_view value);
 ServiceList parse_service_list(std::string_view name, std::string_view value);
 std::string format_duration(std::int64_t seconds);
 
