@@ -177,6 +177,17 @@ const SettingDef setting_defs[] = {
 	 [](Settings &s, std::string_view, std::string_view v) { s.geoip_db = std::string(v); }},
 	{"account_guard_asn_db", false,
 	 [](Settings &s, std::string_view, std::string_view v) { s.asn_db = std::string(v); }},
+	{"account_guard_city_db", false,
+	 [](Settings &s, std::string_view, std::string_view v) { s.city_db = std::string(v); }},
+	{"account_guard_travel_speed", true,
+	 [](Settings &s, std::string_view n, std::string_view v) {
+		 // Faster than anything that carries people (a low orbit is 28000 km/h): a
+		 // higher value can only be a typo.
+		 std::uint64_t kmh;
+		 if (!parse_uint(v, 100000, &kmh))
+			 fail(n, "invalid speed (0-100000 km/h)", v);
+		 s.travel_speed = static_cast<std::uint32_t>(kmh);
+	 }},
 	{"account_guard_record_services", true,
 	 [](Settings &s, std::string_view n, std::string_view v) { s.record_services = parse_service_list(n, v); }},
 	{"account_guard_lock_services", true,

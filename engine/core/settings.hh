@@ -62,6 +62,8 @@ struct Settings {
 	std::string key_prefix = "ag:";
 	std::string geoip_db;
 	std::string asn_db;
+	std::string city_db;
+	std::uint32_t travel_speed = 1000; // km/h; 0: no impossible-travel rule
 	ServiceList record_services{false, {"smtp", "submission"}};
 	ServiceList lock_services{true, {}};
 	LimitList ip_limit{{10, 3600, "1h"}};

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -163,6 +164,42 @@ TEST_CASE("settings: lists and values parse")
 	CHECK(s.mode == Mode::log);
 	CHECK(s.fail_mode == FailMode::closed);
 	CHECK_FALSE(s.unlock_on_password_change);
+}
+
+TEST_CASE("settings: the city database and the travel speed")
+{
+	Settings defaults = parse_settings(env({}));
+	CHECK(defaults.city_db.empty());
+	CHECK(defaults.travel_speed == 1000);
+
+	Settings s = parse_settings(env({
+		{"account_guard_city_db", "/var/lib/GeoIP/GeoLite2-City.mmdb"},
+		{"account_guard_travel_speed", " 800 "},
+	}));
+	CHECK(s.city_db == "/var/lib/GeoIP/GeoLite2-City.mmdb");
+	CHECK(s.travel_speed == 800);
+	CHECK(parse_settings(env({{"account_guard_travel_speed", "0"}})).travel_speed == 0);
+	CHECK(parse_settings(env({{"account_guard_travel_speed", "100000"}})).travel_speed == 100000);
+
+	for (const char *bad : {"x", "-1", "1000km/h", "100001", "99999999999999999999", "1.5", ""}) {
+		CAPTURE(bad);
+		CHECK(error_of({{"account_guard_travel_speed", bad}}) ==
+		      std::string("account_guard_travel_speed: invalid speed (0-100000 km/h) '") + bad + "'");
+	}
+
+	// The speed is policy, a user may have their own; the file is the host's.
+	Settings user = apply_user_overrides(s, env({
+		{"account_guard_travel_speed", "0"},
+		{"account_guard_city_db", "/tmp/evil.mmdb"},
+	}));
+	CHECK(user.travel_speed == 0);
+	CHECK(user.city_db == "/var/lib/GeoIP/GeoLite2-City.mmdb");
+	const auto &names = overridable_setting_names();
+	CHECK(std::find_if(names.begin(), names.end(), [](const char *n) {
+		      return std::string(n) == "account_guard_travel_speed";
+	      }) != names.end());
+	CHECK_THROWS_WITH(apply_user_overrides(s, env({{"account_guard_travel_speed", "fast"}})),
+			  "account_guard_travel_speed: invalid speed (0-100000 km/h) 'fast'");
 }
 
 TEST_CASE("settings: per-user overrides apply only to policy settings")
