@@ -1,5 +1,6 @@
 #include "login-policy.hh"
 
+#include "behaviour/login-signals.hh"
 #include "fingerprint.hh"
 #include "text.hh"
 
@@ -59,6 +60,18 @@ std::optional<Crossing> find_crossing(const Settings &s, const AccountRecord &re
 
 } // namespace
 
+AccountRecord forget_history(const Settings &s, AccountRecord record, std::uint32_t lock_since)
+{
+	AccountRecord fresh;
+	fresh.recipients = std::move(record.recipients);
+	// The customer's long-term profile stays (a new profile would blind the guard for the
+	// learning period); what it learned since shortly before the lock is the thief's.
+	const std::int64_t thief_since = static_cast<std::int64_t>(lock_since) - s.probation;
+	fresh.profile = std::move(record.profile);
+	fresh.profile.forget_since(static_cast<std::uint32_t>(std::max<std::int64_t>(0, thief_since)));
+	return fresh;
+}
+
 void describe_evidence(Event &e, const AccountRecord &record)
 {
 	std::vector<std::string> nets, countries;
@@ -116,6 +129,8 @@ std::uint32_t record_expiry(const Settings &settings, std::uint32_t now)
 	std::int64_t history = std::max(longest_window(settings.ip_limit), longest_window(settings.country_limit)) +
 			       refresh_interval(settings);
 	std::int64_t longest = std::max(history, longest_window(settings.recipient_limit));
+	// The profile outlives them all: it is the account's memory of itself.
+	longest = std::max(longest, settings.profile_period);
 	return now + static_cast<std::uint32_t>(longest);
 }
 
@@ -142,8 +157,8 @@ LoginDecision decide_login(const Settings &s, std::optional<AccountRecord> curre
 	if (current)
 		d.record = std::move(*current);
 	const bool lockable = s.lock_services.contains(login.service);
-	const bool recorded = s.record_services.contains(login.service) &&
-			      (!s.ip_limit.empty() || !s.country_limit.empty());
+	// The profile learns from every recorded login, even with both limits off.
+	const bool recorded = s.record_services.contains(login.service);
 
 	if (d.record.lock) {
 		Lock &lock = *d.record.lock;
@@ -159,9 +174,7 @@ LoginDecision decide_login(const Settings &s, std::optional<AccountRecord> curre
 			d.events.push_back(std::move(e));
 			// The recipient counts are not evidence: they stay (README "Operating it": only an
 			// explicit reset clears them).
-			RecipientRecord recipients = std::move(d.record.recipients);
-			d.record = AccountRecord{};
-			d.record.recipients = std::move(recipients);
+			d.record = forget_history(s, std::move(d.record), lock.since);
 			d.write = true;
 			d.unlocked_now = true;
 			d.expires = record_expiry(s, login.now);
@@ -207,6 +220,14 @@ LoginDecision decide_login(const Settings &s, std::optional<AccountRecord> curre
 
 	const std::uint32_t now = login.now;
 	const std::uint32_t stale = now > refresh_interval(s) ? now - refresh_interval(s) : 0;
+	{
+		LoginFacts facts{login.user, ip, login.country, login.asn, login.location,
+				 ip && !s.nat_networks.find(*ip) ? Network::of(*ip, ip->v4 ? s.ipv4_prefix : s.ipv6_prefix)
+								 : network};
+		LoginSignals signals = assess_login(s, d.record, facts, now, stale, d.events);
+		d.write |= signals.write;
+		d.signal = signals.news;
+	}
 	if (!s.ip_limit.empty()) {
 		std::uint32_t previous = d.record.touch_network(network, now);
 		if (previous < stale)

@@ -29,6 +29,7 @@ struct LoginInput {
 	// Whether anyone wants the debug-level account_guard_login_recorded event (Dovecot's
 	// debug logging or a metric on it): when not, the common login builds no text at all.
 	bool debug_events = true;
+	std::optional<LastLocation> location;     // from the city database, when known
 };
 
 struct LoginDecision {
@@ -40,6 +41,9 @@ struct LoginDecision {
 	bool locked_now = false;   // this login set the lock (an incident to notify)
 	bool unlocked_now = false; // this login lifted the lock (the password changed)
 	bool learned_fingerprint = false; // the lock took this login's password fingerprint
+	// This login watches its network anew (a behaviour signal, behaviour/login-signals.hh):
+	// an incident to notify, with the profile as evidence.
+	std::optional<WatchKind> signal;
 	std::vector<Event> events;
 };
 
@@ -57,6 +61,11 @@ std::uint32_t refresh_interval(const Settings &settings);
 
 // When an unlocked record may expire: after the longest window it still matters for.
 std::uint32_t record_expiry(const Settings &settings, std::uint32_t now);
+
+// The record after an unlock: no lock, no recent history, watches or incident; the
+// recipient counts and the customer's profile stay (minus what arrived since the lock's
+// incident began, the thief's owners and countries).
+AccountRecord forget_history(const Settings &settings, AccountRecord record, std::uint32_t lock_since);
 
 // Fills e.networks and e.countries with everything the record holds: a lock's evidence.
 void describe_evidence(Event &e, const AccountRecord &record);

@@ -26,6 +26,8 @@ namespace {
 //     newest bucket (base / bucket width - newest_bucket), varint n_counts (at most 12),
 //     n_counts varints (newest bucket first)
 // Version 3 appends the low flyer's state (behaviour/), ages relative to the same base:
+//   u8 has_behaviour (0: none of the following, an account that never logged in since the
+//     upgrade; 1: all of them)
 //   profile: u32 since (0: none), varint logins, varint n_owners, per owner: network as
 //     above, varint age of first_seen, varint age of last_seen; varint n_countries, per
 //     country: 2 bytes, two varint ages; u8 has_location [i32 latitude_e4, i32 longitude_e4,
@@ -260,6 +262,11 @@ bool decode_behaviour(ByteReader &r, std::uint32_t base, AccountRecord *record)
 		*t = base - a;
 		return true;
 	};
+	std::uint8_t present;
+	if (!r.u8(&present) || present > 1)
+		return false;
+	if (present == 0)
+		return true;
 	Profile &p = record->profile;
 	std::uint32_t count;
 	if (!r.u32(&p.since) || !r.varint(&p.logins) || !r.varint(&count) || count > max_profile_owners)
@@ -342,6 +349,12 @@ bool decode_behaviour(ByteReader &r, std::uint32_t base, AccountRecord *record)
 void encode_behaviour(std::string &out, std::uint32_t base, const AccountRecord &record)
 {
 	const Profile &p = record.profile;
+	const bool present = !p.empty() || !p.owners.empty() || !p.countries.empty() || p.location ||
+			     !record.watches.items.empty() || !record.probation_recipients.windows.empty() ||
+			     !record.new_recipients.windows.empty() || record.incident.since != 0;
+	put_u8(out, present ? 1 : 0);
+	if (!present)
+		return;
 	put_u32(out, p.since);
 	put_varint(out, p.logins);
 	const std::size_t owners = std::min(p.owners.size(), max_profile_owners);

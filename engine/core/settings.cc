@@ -160,6 +160,52 @@ LimitList parse_bounded_limits(std::string_view name, std::string_view value, st
 	return limits;
 }
 
+// "file:PATH" or an inline list; a file is read now, so a missing one stops start-up.
+void parse_network_source(Settings &s, std::string_view name, std::string_view value)
+{
+	s.suspect_networks = NetworkList{};
+	s.suspect_networks_file = ListSource{};
+	if (value.substr(0, 5) == "file:") {
+		s.suspect_networks_file.file = std::string(value.substr(5));
+		s.suspect_networks = read_network_file(name, s.suspect_networks_file.file);
+	} else {
+		s.suspect_networks = parse_network_list(name, value);
+	}
+}
+
+void parse_asn_source(Settings &s, std::string_view name, std::string_view value)
+{
+	s.suspect_asns.clear();
+	s.suspect_asns_file = ListSource{};
+	if (value.substr(0, 5) == "file:") {
+		s.suspect_asns_file.file = std::string(value.substr(5));
+		s.suspect_asns = read_asn_file(name, s.suspect_asns_file.file);
+	} else {
+		s.suspect_asns = parse_asn_list(name, value);
+	}
+}
+
+std::uint32_t parse_count(std::string_view name, std::string_view value, std::uint32_t max)
+{
+	std::uint64_t n;
+	if (!parse_uint(value, max, &n))
+		fail(name, "expected a number from 0 to " + std::to_string(max) + ", got", value);
+	return static_cast<std::uint32_t>(n);
+}
+
+std::vector<std::string> parse_sender_addresses(std::string_view name, std::string_view value)
+{
+	std::vector<std::string> out;
+	for (std::string_view word : split_words(value, list_separators)) {
+		const std::size_t at = word.find('@');
+		if (at == std::string_view::npos || word.find('@', at + 1) != std::string_view::npos ||
+		    at + 1 == word.size() || word.find_first_of("<>\"\r\n") != std::string_view::npos)
+			fail(name, "expected an address (a@example.com) or a domain (@example.com), got", word);
+		out.push_back(ascii_lower(word));
+	}
+	return out;
+}
+
 struct SettingDef {
 	const char *name;
 	bool overridable;
@@ -290,52 +336,6 @@ const SettingDef setting_defs[] = {
 	{"account_guard_sender_addresses", true,
 	 [](Settings &s, std::string_view n, std::string_view v) { s.sender_addresses = parse_sender_addresses(n, v); }},
 };
-
-// "file:PATH" or an inline list; a file is read now, so a missing one stops start-up.
-void parse_network_source(Settings &s, std::string_view name, std::string_view value)
-{
-	s.suspect_networks = NetworkList{};
-	s.suspect_networks_file = ListSource{};
-	if (value.substr(0, 5) == "file:") {
-		s.suspect_networks_file.file = std::string(value.substr(5));
-		s.suspect_networks = read_network_file(name, s.suspect_networks_file.file);
-	} else {
-		s.suspect_networks = parse_network_list(name, value);
-	}
-}
-
-void parse_asn_source(Settings &s, std::string_view name, std::string_view value)
-{
-	s.suspect_asns.clear();
-	s.suspect_asns_file = ListSource{};
-	if (value.substr(0, 5) == "file:") {
-		s.suspect_asns_file.file = std::string(value.substr(5));
-		s.suspect_asns = read_asn_file(name, s.suspect_asns_file.file);
-	} else {
-		s.suspect_asns = parse_asn_list(name, value);
-	}
-}
-
-std::uint32_t parse_count(std::string_view name, std::string_view value, std::uint32_t max)
-{
-	std::uint64_t n;
-	if (!parse_uint(value, max, &n))
-		fail(name, "expected a number from 0 to " + std::to_string(max) + ", got", value);
-	return static_cast<std::uint32_t>(n);
-}
-
-std::vector<std::string> parse_sender_addresses(std::string_view name, std::string_view value)
-{
-	std::vector<std::string> out;
-	for (std::string_view word : split_words(value, list_separators)) {
-		const std::size_t at = word.find('@');
-		if (at == std::string_view::npos || word.find('@', at + 1) != std::string_view::npos ||
-		    at + 1 == word.size() || word.find_first_of("<>\"\r\n") != std::string_view::npos)
-			fail(name, "expected an address (a@example.com) or a domain (@example.com), got", word);
-		out.push_back(ascii_lower(word));
-	}
-	return out;
-}
 
 std::string trim(std::string_view v)
 {

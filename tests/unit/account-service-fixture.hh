@@ -18,8 +18,13 @@ namespace account_guard::service_test {
 struct Fixture {
 	std::time_t now = 1790000000;
 	MemoryStore store{[this] { return now; }};
+	// A profile of one day: the record then expires with the recent history, as these tests
+	// of the store's items expect (the default profile keeps it 60 days).
 	Settings s = parse_settings([](const char *name) -> const char * {
-		return std::string(name) == "account_guard_ip_limit" ? "3/1h" : nullptr;
+		const std::string n = name;
+		return n == "account_guard_ip_limit" ? "3/1h"
+		       : n == "account_guard_profile_period" ? "1d"
+		       : n == "account_guard_profile_learning" ? "1h" : nullptr;
 	});
 	AccountService service{store, "ag:"};
 
@@ -43,7 +48,10 @@ struct Cluster {
 	std::time_t now = 1790000000;
 	MemoryStore store{[this] { return now; }, 3};
 	Settings s = parse_settings([](const char *name) -> const char * {
-		return std::string(name) == "account_guard_ip_limit" ? "2/1h" : nullptr;
+		const std::string n = name;
+		return n == "account_guard_ip_limit" ? "2/1h"
+		       : n == "account_guard_profile_period" ? "1d"
+		       : n == "account_guard_profile_learning" ? "1h" : nullptr;
 	});
 	AccountService service{store, "ag:", [](int) {}};
 

@@ -98,7 +98,7 @@ TEST_CASE("account-record: encode/decode round trip, the lock left to its own it
 	auto e = decode(encode(empty));
 	REQUIRE(e);
 	CHECK(e->empty());
-	CHECK(encode(empty).size() == 9); // version, flags, base time, three zero counts
+	CHECK(encode(empty).size() == 10); // version, flags, base time, three zero counts, no behaviour
 }
 
 TEST_CASE("account-record: a version 2 record written with a lock by an earlier version is read with it")
@@ -188,7 +188,7 @@ TEST_CASE("account-record: version 1 records are still read, without recipient c
 	CHECK(r->recipients.windows.empty());
 	// Written back in the current version.
 	const std::string v2 = encode(*r);
-	CHECK(v2[0] == 2);
+	CHECK(v2[0] == 3);
 	auto again = decode(v2);
 	REQUIRE(again);
 	CHECK_FALSE(again->lock); // the lock item holds it from then on
@@ -236,8 +236,9 @@ TEST_CASE("account-record: the default history stays small")
 		r.touch_network(Network::of(ip, 24), 1000 + i);
 	}
 	r.touch_country(*parse_country("DE"), 1000);
-	// 6 + 1 + 11 * 5 + 1 + 3 + 1 bytes: a /24 is a kind byte, 3 address bytes and an age.
-	CHECK(encode(r).size() == 67);
+	// 6 + 1 + 11 * 5 + 1 + 3 + 1 + 1 bytes: a /24 is a kind byte, 3 address bytes and an
+	// age; the last byte says there is no behaviour state.
+	CHECK(encode(r).size() == 68);
 	// One memcached item per account at the default limits: memcached adds about 59 bytes
 	// of overhead and the 27-byte key, and the whole item must stay within 256 bytes.
 	CHECK(encode(at_default_limits(false)).size() <= 256 - 59 - 27);

@@ -185,6 +185,12 @@ TEST_CASE("account-service: a refused RCPT costs one read, an accepted one read 
 	std::size_t before = f.store.operations();
 	f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now));
 	CHECK(f.store.operations() - before == 2);
+	// The first refusal opens the account's incident: that is stored once (read + cas)...
+	before = f.store.operations();
+	f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now));
+	CHECK(f.store.operations() - before == 2);
+	CHECK(f.service.status(f.s, "alice", static_cast<std::uint32_t>(f.now)).recipients == "1/1h");
+	// ... and a refusal that changes nothing in it (the same transaction retried) only reads.
 	before = f.store.operations();
 	f.service.rcpt(f.s, "alice", static_cast<std::uint32_t>(f.now));
 	CHECK(f.store.operations() - before == 1);

@@ -307,13 +307,17 @@ TEST_CASE("login-policy: a known network seen recently needs no write")
 
 TEST_CASE("login-policy: an unlocked record expires after its longest window")
 {
-	Settings s = settings({{"account_guard_ip_limit", "10/1h 20/1d"}, {"account_guard_country_limit", "3/2d"}});
+	// The profile shares the item: by default it is the longest-lived part.
+	CHECK(record_expiry(settings({}), t0) == t0 + 60 * 86400);
+	Settings s = settings({{"account_guard_ip_limit", "10/1h 20/1d"}, {"account_guard_country_limit", "3/2d"},
+			       {"account_guard_profile_period", "1d"}, {"account_guard_profile_learning", "1h"}});
 	CHECK(record_expiry(s, t0) == t0 + 2 * 86400 + 60);
 	Account a(s);
 	CHECK(a.login(nth_net(1), t0).expires == t0 + 2 * 86400 + 60);
 	// The recipient counts share the item: a longer recipient window keeps it longer.
 	Settings longer = settings({{"account_guard_ip_limit", "10/1h"}, {"account_guard_country_limit", "0"},
-				    {"account_guard_recipient_limit", "100/1h 1000/7d"}});
+				    {"account_guard_recipient_limit", "100/1h 1000/7d"},
+				    {"account_guard_profile_period", "1d"}, {"account_guard_profile_learning", "1h"}});
 	CHECK(record_expiry(longer, t0) == t0 + 7 * 86400);
 }
 
@@ -355,12 +359,17 @@ TEST_CASE("login-policy: countries lock like networks when a country is known")
 	CHECK(a.stored->lock->reason.find("3 countries within 1d (limit 2/1d): BR,FR,DE") == 0);
 }
 
-TEST_CASE("login-policy: all checks off means nothing is recorded")
+TEST_CASE("login-policy: both limits off records no recent history, only the profile")
 {
 	Account a(settings({{"account_guard_ip_limit", "0"}, {"account_guard_country_limit", ""}}));
 	for (int i = 0; i < 50; i++)
-		CHECK(a.login(nth_net(i), t0 + i).verdict == Verdict::allow);
-	CHECK_FALSE(a.stored);
+		CHECK(a.login(nth_net(i), t0 + i * 3600).verdict == Verdict::allow);
+	REQUIRE(a.stored);
+	CHECK(a.stored->networks.empty());
+	CHECK(a.stored->countries.empty());
+	CHECK_FALSE(a.stored->lock);
+	CHECK(a.stored->profile.since == t0);
+	CHECK_FALSE(a.stored->profile.owners.empty());
 }
 
 TEST_CASE("login-policy: the fingerprint depends on salt, user and password")

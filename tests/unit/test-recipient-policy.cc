@@ -115,7 +115,8 @@ TEST_CASE("recipient-policy: a 3-second window really is 3 seconds")
 TEST_CASE("recipient-policy: the lock and the login history pass through unchanged")
 {
 	Sender a(settings({{"account_guard_recipient_limit", "5/1h 10/2d"}, {"account_guard_ip_limit", "10/1h"},
-			   {"account_guard_country_limit", "3/24h"}}));
+			   {"account_guard_country_limit", "3/24h"}, {"account_guard_profile_period", "1d"},
+			   {"account_guard_profile_learning", "1h"}}));
 	AccountRecord r;
 	r.touch_network(*parse_network("192.0.2.0/24", nullptr), t0 - 100);
 	r.touch_country({'D', 'E'}, t0 - 100);

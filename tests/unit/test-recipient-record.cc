@@ -62,8 +62,9 @@ TEST_CASE("recipient-record: encode/decode round trip and size, inside the accou
 	std::string data = encode(a);
 	// version, flags, base time, no networks, no countries: 8 bytes; 1 window count; the
 	// windows 2 + 3 bytes of window length, 1 + 1 of bucket age, 1 + 1 bucket counts, the
-	// hour's 12 one-byte counts, the day's one bucket of 480 in 2 bytes.
-	CHECK(data.size() == 8 + 1 + 5 + 2 + 2 + 12 + 2);
+	// hour's 12 one-byte counts, the day's one bucket of 480 in 2 bytes; then the behaviour
+	// state: just the byte that says there is none.
+	CHECK(data.size() == 8 + 1 + 5 + 2 + 2 + 12 + 2 + 1);
 	auto back = decode(data);
 	REQUIRE(back);
 	REQUIRE(back->recipients.windows.size() == 2);

@@ -36,18 +36,23 @@ unsigned count_bits(std::uint8_t v)
 Escalation escalate(Incident &incident, Signal signal, const std::vector<std::uint32_t> &refused, bool watched,
 		    std::uint32_t now, std::int64_t length)
 {
-	if (!incident.active(now, length))
+	Escalation e;
+	if (!incident.active(now, length)) {
 		incident = Incident{};
-	if (incident.since == 0)
 		incident.since = now;
-	if (signal != Signal::hold)
+		e.changed = true;
+	}
+	if (signal != Signal::hold && (incident.signals & signal_bit(signal)) == 0) {
 		incident.signals |= signal_bit(signal);
+		e.changed = true;
+	}
 
 	bool novel = false;
 	for (std::uint32_t fp : refused) {
 		if (std::find(incident.refused.begin(), incident.refused.end(), fp) != incident.refused.end())
 			continue;
 		novel = true;
+		e.changed = true;
 		incident.refused.push_back(fp);
 	}
 	if (incident.refused.size() > max_refused_kept)
@@ -59,11 +64,11 @@ Escalation escalate(Incident &incident, Signal signal, const std::vector<std::ui
 		incident.last_strike = now;
 	}
 
-	Escalation e;
 	e.corroborated = watched || count_bits(incident.signals) >= 2;
 	if (e.corroborated && !incident.held) {
 		incident.held = true;
 		e.held_now = true;
+		e.changed = true;
 	}
 	e.lock = e.corroborated && incident.strikes >= lock_strikes;
 	return e;

@@ -47,6 +47,7 @@ struct Escalation {
 	bool held_now = false;   // this refusal put the incident on hold
 	bool lock = false;       // ... and this one locks the account
 	bool corroborated = false;
+	bool changed = false;    // the incident must be stored (a retried refusal changes nothing)
 };
 
 // One refused transaction (or MAIL FROM): `refused` are the fingerprints of what it refused.

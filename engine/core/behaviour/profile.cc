@@ -88,15 +88,20 @@ bool Profile::record_login(std::optional<Network> owner, std::optional<CountryCo
 		since = now;
 		write = true;
 	}
-	if (logins < profile_learning_logins) {
-		logins++;
-		write = true;
-	}
+	// A login counts towards learning only when it is news (a new owner, or the last one
+	// older than the refresh interval): a client reconnecting for a minute is one login, and
+	// the common login from a known network costs no write.
+	bool news = write;
 	if (owner) {
 		OwnerSeen fresh{*owner, now, now};
-		write |= touch(owners, [&](const OwnerSeen &e) { return e.owner == *owner; }, fresh, now, stale,
-			       max_profile_owners);
+		news |= touch(owners, [&](const OwnerSeen &e) { return e.owner == *owner; }, fresh, now, stale,
+			      max_profile_owners);
+	} else {
+		news = true;
 	}
+	write |= news;
+	if (news && logins < profile_learning_logins)
+		logins++;
 	if (country) {
 		ProfileCountry fresh{*country, now, now};
 		write |= touch(countries, [&](const ProfileCountry &e) { return e.country == *country; }, fresh, now,
