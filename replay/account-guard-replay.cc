@@ -99,9 +99,9 @@ int main(int argc, char **argv)
 	try {
 		std::unique_ptr<GeoDatabases> geo;
 		const Settings &s = settings.value();
-		if (!s.geoip_db.empty() || !s.asn_db.empty())
+		if (!s.geoip_db.empty() || !s.asn_db.empty() || !s.city_db.empty())
 			// Checked once: the files do not change under a replay.
-			geo = std::make_unique<GeoDatabases>(s.geoip_db, s.asn_db, 1 << 30);
+			geo = std::make_unique<GeoDatabases>(s.geoip_db, s.asn_db, s.city_db, 1 << 30);
 		EventMerge merge(options.files, options.format);
 		std::unique_ptr<Report> report = options.json ? make_json_report(options.files, stdout)
 							     : make_text_report(options.files, stdout);

@@ -73,10 +73,11 @@ struct ag_engine;
 
 /* What the process uses the engine for (flags of ag_engine_new_flags()). */
 /* Decides logins - ag_login(), ag_login_start(): the auth process. Only logins look up
-   GeoIP and AS numbers, so only such an engine opens account_guard_geoip_db and
-   account_guard_asn_db, at once: a missing or unreadable file stops start-up with
-   AG_ERR_CONFIG and an error naming the setting. Without the flag the files are never
-   opened, and a login is refused as an internal error (fail_mode decides its verdict). */
+   GeoIP, AS numbers and locations, so only such an engine opens account_guard_geoip_db,
+   account_guard_asn_db and account_guard_city_db, at once: a missing or unreadable file
+   stops start-up with AG_ERR_CONFIG and an error naming the setting. Without the flag the
+   files are never opened, and a login is refused as an internal error (fail_mode decides
+   its verdict). */
 #define AG_ENGINE_LOGINS 0x1
 
 /* Parses and validates every account_guard_* setting through getenv.

@@ -25,8 +25,9 @@ std::unique_ptr<ag_engine> make_engine(const Getenv &getenv, std::unique_ptr<Sto
 	Settings settings = parse_settings(getenv, hostname);
 	if (!store)
 		store = std::make_unique<MemcachedStore>(settings.memcached_servers, settings.memcached_timeout);
-	if (!geo && use == EngineUse::logins && (!settings.geoip_db.empty() || !settings.asn_db.empty()))
-		geo = std::make_unique<GeoDatabases>(settings.geoip_db, settings.asn_db);
+	if (!geo && use == EngineUse::logins &&
+	    (!settings.geoip_db.empty() || !settings.asn_db.empty() || !settings.city_db.empty()))
+		geo = std::make_unique<GeoDatabases>(settings.geoip_db, settings.asn_db, settings.city_db);
 	return std::make_unique<ag_engine>(std::move(settings), std::move(store), std::move(geo), use);
 }
 

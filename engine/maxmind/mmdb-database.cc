@@ -137,6 +137,43 @@ std::optional<std::uint32_t> MmdbDatabase::lookup_uint32(const IpAddress &ip, co
 	}
 }
 
+void MmdbDatabase::lookup_numbers(const IpAddress &ip, const char *const *const *paths, std::size_t count,
+				  std::optional<double> *values_r) const
+{
+	for (std::size_t i = 0; i < count; i++)
+		values_r[i].reset();
+	MMDB_entry_s entry;
+	if (!find_entry(&handle_->mmdb, ip, &entry))
+		return;
+	for (std::size_t i = 0; i < count; i++) {
+		MMDB_entry_data_s data;
+		if (!get_value(&entry, paths[i], &data))
+			continue;
+		switch (data.type) {
+		case MMDB_DATA_TYPE_DOUBLE:
+			values_r[i] = data.double_value;
+			break;
+		case MMDB_DATA_TYPE_FLOAT:
+			values_r[i] = data.float_value;
+			break;
+		case MMDB_DATA_TYPE_UINT16:
+			values_r[i] = data.uint16;
+			break;
+		case MMDB_DATA_TYPE_UINT32:
+			values_r[i] = data.uint32;
+			break;
+		case MMDB_DATA_TYPE_INT32:
+			values_r[i] = data.int32;
+			break;
+		case MMDB_DATA_TYPE_UINT64:
+			values_r[i] = static_cast<double>(data.uint64);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 MmdbDatabase::Reload MmdbDatabase::reload_if_changed(std::string *error_r)
 {
 	struct stat st;

@@ -6,6 +6,7 @@
 
 #include "network.hh"
 
+#include <cstddef>
 #include <ctime>
 #include <memory>
 #include <optional>
@@ -37,6 +38,11 @@ public:
 	// are remembered by record and by the address of their path.
 	std::optional<std::string> lookup_string(const IpAddress &ip, const char *const *keys) const;
 	std::optional<std::uint32_t> lookup_uint32(const IpAddress &ip, const char *const *keys) const;
+	// Several numbers of one record with one walk of the tree (a location is three): sets
+	// values_r[i] to the number at paths[i], of any numeric type, or nullopt where the
+	// address or that value is not in the database.
+	void lookup_numbers(const IpAddress &ip, const char *const *const *paths, std::size_t count,
+			    std::optional<double> *values_r) const;
 
 	enum class Reload { unchanged, reloaded, failed };
 	// If the file changed since it was opened (inode, size or mtime), opens the new one and

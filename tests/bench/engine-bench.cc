@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	}
 	const char *only = argc == 5 ? argv[4] : nullptr;
 	auto want = [&](const char *scenario) { return only == nullptr || std::strcmp(only, scenario) == 0; };
-	GeoDatabases geo(argv[1], argv[2]);
+	GeoDatabases geo(argv[1], argv[2], "");
 	const int n = only ? 2000000 : 400000;
 
 	// GeoIP lookup alone (country + ASN).
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 	if (want("capi")) {
 		std::time_t now = 1790000000;
 		auto engine = make_engine(bench_getenv, std::make_unique<MemoryStore>([&now] { return now; }),
-					  std::make_unique<GeoDatabases>(argv[1], argv[2]));
+					  std::make_unique<GeoDatabases>(argv[1], argv[2], ""));
 		const int accounts = 10000;
 		std::vector<std::string> users, ips;
 		for (int a = 0; a < accounts; a++) {

@@ -381,10 +381,10 @@ namespace {
 // Counts what the engine asks of GeoIP; knows every address as Germany.
 struct CountingGeo : GeoLookup {
 	int lookups = 0;
-	GeoInfo lookup(const IpAddress &, bool, bool) override
+	GeoInfo lookup(const IpAddress &, bool, bool, bool) override
 	{
 		lookups++;
-		return GeoInfo{parse_country("DE"), std::nullopt};
+		return GeoInfo{parse_country("DE"), std::nullopt, std::nullopt};
 	}
 	std::vector<Event> refresh(std::time_t) override { return {}; }
 };

@@ -22,9 +22,9 @@ std::time_t fixed_clock() { return 1790000000; }
 
 } // namespace
 
-TEST_CASE("engine-handle: only a login engine opens the GeoIP / ASN files")
+TEST_CASE("engine-handle: only a login engine opens the GeoIP / ASN / city files")
 {
-	for (const char *setting : {"account_guard_geoip_db", "account_guard_asn_db"}) {
+	for (const char *setting : {"account_guard_geoip_db", "account_guard_asn_db", "account_guard_city_db"}) {
 		CAPTURE(setting);
 		Values v{{setting, "/nonexistent/account-guard-test.mmdb"}};
 		char error[256] = "";
